@@ -1,0 +1,342 @@
+"""Validation of a plan: the published JSON Schema, then semantic checks.
+
+Every problem is collected (an operator fixes a plan in one pass, not one
+error per run) and carries the path of the value it is about.
+"""
+
+import functools
+import ipaddress
+import json
+import os
+
+import jsonschema
+
+SCHEMA_FILE = os.path.join(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))), 'schemas', 'plan-v1.schema.json')
+
+
+class Problem(object):
+    """One thing wrong with a plan, at ``path`` (a tuple of keys/indexes)."""
+
+    def __init__(self, path, message, position=None):
+        self.path = tuple(path)
+        self.message = message
+        self.position = position
+
+    @property
+    def place(self):
+        return format_path(self.path)
+
+    def format(self, source=None):
+        where = source or ''
+        if self.position is not None:
+            where = '%s:%d:%d' % (where, self.position.line,
+                                  self.position.column)
+        prefix = '%s: ' % where if where else ''
+        place = '%s: ' % self.place if self.path else ''
+        return '%s%s%s' % (prefix, place, self.message)
+
+    def to_dict(self):
+        return {'path': self.place,
+                'line': self.position.line if self.position else None,
+                'column': self.position.column if self.position else None,
+                'message': self.message}
+
+    def __repr__(self):
+        return 'Problem(%s: %s)' % (self.place, self.message)
+
+
+def format_path(path):
+    text = ''
+    for part in path:
+        if isinstance(part, int):
+            text += '[%d]' % part
+        else:
+            text += ('.' if text else '') + str(part)
+    return text
+
+
+@functools.lru_cache(maxsize=1)
+def schema():
+    with open(SCHEMA_FILE) as f:
+        return json.load(f)
+
+
+def _describe_type(value):
+    return {dict: 'a mapping', list: 'a list', str: 'a string',
+            bool: 'a boolean', int: 'an integer', float: 'a number',
+            type(None): 'nothing'}.get(type(value), type(value).__name__)
+
+
+def _schema_message(error):
+    """Turn a jsonschema error into an operator's message."""
+    kind = error.validator
+    value = error.instance
+    path = tuple(error.absolute_path)
+    if path and path[-1] == 'psk' and kind in ('type', 'minProperties'):
+        return path, ('a pre-shared key is never written in a plan; use '
+                      '{derive: true}, {env: VARIABLE} or {file: PATH}')
+    if kind == 'additionalProperties':
+        allowed = sorted(error.schema.get('properties', {}))
+        extra = sorted(set(value) - set(allowed))
+        return path + (extra[0],), 'unknown key %r (allowed here: %s)' % (
+            extra[0], ', '.join(allowed))
+    if kind == 'required':
+        return path, error.message.replace('is a required property',
+                                           'is required here')
+    if kind == 'const' and path == ('version',):
+        return path, ('unsupported plan version %r: this geoflows reads '
+                      'version 1' % (value,))
+    if kind == 'const':
+        return path, 'must be %r' % (error.validator_value,)
+    if kind == 'enum':
+        return path, '%r is not one of: %s' % (
+            value, ', '.join(str(v) for v in error.validator_value))
+    if kind == 'type':
+        return path, 'expected %s, got %s' % (
+            {'object': 'a mapping', 'array': 'a list',
+             'string': 'a string', 'integer': 'an integer',
+             'boolean': 'a boolean'}.get(error.validator_value,
+                                         error.validator_value),
+            _describe_type(value))
+    if kind == 'pattern':
+        hint = error.schema.get('description', 'expected pattern %s'
+                                % error.validator_value)
+        return path, '%r is not valid: %s' % (value, hint)
+    if kind == 'propertyNames':
+        return path, error.message
+    if kind in ('maxProperties', 'minProperties') and path[-1:] == ('psk',):
+        return path, 'give exactly one of derive, env or file'
+    return path, error.message
+
+
+def schema_problems(data):
+    validator = jsonschema.Draft202012Validator(schema())
+    problems = []
+    seen = set()
+    for error in validator.iter_errors(data):
+        # Errors under if/then show up once per branch; keep the leaves.
+        for leaf in (error.context or [error]):
+            path, message = _schema_message(leaf)
+            if (path, message) not in seen:
+                seen.add((path, message))
+                problems.append(Problem(path, message))
+    return problems
+
+
+def _network(text):
+    return ipaddress.ip_network(text, strict=True)
+
+
+def _check_cidr(problems, path, text):
+    try:
+        return _network(text)
+    except ValueError:
+        try:
+            loose = ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            problems.append(Problem(path, '%r is not a CIDR such as '
+                                    '10.10.0.0/24' % text))
+            return None
+        problems.append(Problem(path, '%r has host bits set; did you mean '
+                                '%s?' % (text, loose)))
+        return None
+
+
+def _check_gateway(problems, path, gateway, cidr):
+    if gateway is None or cidr is None:
+        return
+    try:
+        address = ipaddress.ip_address(gateway)
+    except ValueError:
+        problems.append(Problem(path, '%r is not an IP address' % gateway))
+        return
+    if address not in cidr:
+        problems.append(Problem(path, '%s is outside %s' % (address, cidr)))
+
+
+def _endpoint_cidrs(problems, base, endpoint):
+    """(path, network) for every address range the plan gives an endpoint."""
+    cidrs = []
+    for i, net in enumerate(endpoint.networks):
+        path = base + ('networks', i)
+        cidr = _check_cidr(problems, path + ('cidr',), net['cidr'])
+        _check_gateway(problems, path + ('gateway_ip',),
+                       net.get('gateway_ip'), cidr)
+        if cidr is not None:
+            cidrs.append((path + ('cidr',), cidr))
+    if endpoint.segment:
+        path = base + ('segment',)
+        cidr = _check_cidr(problems, path + ('cidr',),
+                           endpoint.segment['cidr'])
+        _check_gateway(problems, path + ('gateway_ip',),
+                       endpoint.segment.get('gateway_ip'), cidr)
+        if cidr is not None:
+            cidrs.append((path + ('cidr',), cidr))
+    return cidrs
+
+
+def _check_overlaps(problems, ic, local, remote):
+    seen = []
+    for path, cidr in local + remote:
+        for other_path, other in seen:
+            if cidr.version == other.version and cidr.overlaps(other):
+                problems.append(Problem(path, (
+                    '%s overlaps %s (%s): the %s overlay routes between the '
+                    'two sides at L3, so every range must be distinct'
+                    % (cidr, format_path(other_path), other,
+                       _overlay_name(ic)))))
+        seen.append((path, cidr))
+
+
+def _overlay_name(ic):
+    if ic.overlay['type'] == 'bgpvpn':
+        return '%s bgpvpn' % ic.overlay['vpn_type']
+    return ic.overlay['type']
+
+
+def _check_duplicates(problems, base, items, what):
+    first = {}
+    for i, item in enumerate(items):
+        if item in first:
+            problems.append(Problem(base + (i,), 'duplicate %s %r (also at '
+                                    'index %d)' % (what, item, first[item])))
+        else:
+            first[item] = i
+
+
+def _check_endpoint_shape(problems, base, ic, endpoint, site):
+    """Which endpoint keys each overlay uses."""
+    kind = ic.overlay['type']
+    has_nets = bool(endpoint.networks or endpoint.subnets)
+
+    def forbid(key, why):
+        if getattr(endpoint, key):
+            problems.append(Problem(base + (key,), why))
+
+    if kind == 'segments':
+        for key in ('networks', 'subnets', 'router'):
+            forbid(key, 'the segments overlay builds one shared network; '
+                   'give this cell its "segment" instead of %s' % key)
+        if not endpoint.segment:
+            problems.append(Problem(base, 'the segments overlay needs a '
+                                    '"segment" (cidr, segmentation_id) for '
+                                    'each cell'))
+        elif ic.overlay['network_type'] == 'vlan' and \
+                'segmentation_id' not in endpoint.segment:
+            problems.append(Problem(base + ('segment',), 'a vlan segment '
+                                    'needs a segmentation_id'))
+        elif ic.overlay['network_type'] == 'flat' and \
+                'segmentation_id' in endpoint.segment:
+            problems.append(Problem(base + ('segment', 'segmentation_id'),
+                                    'a flat segment has no segmentation_id'))
+        if site is not None and site.cell is None:
+            problems.append(Problem(base + ('site',), 'site %r is not a cell:'
+                                    ' the segments overlay joins two cells of'
+                                    ' one region (give the site a "cell")'
+                                    % site.name))
+        return
+    forbid('segment', 'only the segments overlay uses "segment"')
+    if kind == 'ipsec':
+        router = endpoint.router or {}
+        if not router.get('external_network'):
+            problems.append(Problem(base + ('router',), 'the ipsec overlay '
+                                    'needs a router with an external_network'
+                                    ' (the VPN service lives on its '
+                                    'gateway)'))
+        if not has_nets:
+            problems.append(Problem(base, 'the ipsec overlay needs at least '
+                                    'one network or subnet to protect'))
+    elif kind == 'bgpvpn':
+        if ic.overlay['associate'] == 'router':
+            if not endpoint.router:
+                problems.append(Problem(base + ('router',), 'associate: '
+                                        'router needs a router on each '
+                                        'side'))
+        elif not has_nets:
+            problems.append(Problem(base, 'the bgpvpn overlay needs at least '
+                                    'one network or subnet to associate'))
+
+
+def semantic_problems(plan):
+    problems = []
+    first_ic = {}
+    route_targets = {}
+    for i, ic in enumerate(plan.interconnects):
+        base = ('interconnects', i)
+        if ic.name in first_ic:
+            problems.append(Problem(base + ('name',), 'duplicate interconnect'
+                                    ' name %r (also interconnects[%d])'
+                                    % (ic.name, first_ic[ic.name])))
+        else:
+            first_ic[ic.name] = i
+        if ic.overlay['type'] == 'bgpvpn' and \
+                ic.overlay['vpn_type'] == 'l2' and \
+                ic.overlay['associate'] == 'router':
+            problems.append(Problem(base + ('overlay', 'associate'), (
+                'an l2 BGPVPN can only be associated with networks, not a '
+                'router')))
+        ends = {}
+        for role in ('local', 'remote'):
+            endpoint = getattr(ic, role)
+            path = base + (role,)
+            site = plan.sites.get(endpoint.site)
+            if site is None:
+                problems.append(Problem(path + ('site',), 'unknown site %r '
+                                        '(sites of this plan: %s)' % (
+                                            endpoint.site,
+                                            ', '.join(sorted(plan.sites)))))
+            ends[role] = site
+            _check_endpoint_shape(problems, path, ic, endpoint, site)
+            _check_duplicates(problems, path + ('networks',),
+                              [n['name'] for n in endpoint.networks],
+                              'network')
+            _check_duplicates(problems, path + ('subnets',),
+                              list(endpoint.subnets), 'subnet')
+        local, remote = ends['local'], ends['remote']
+        if local is not None and remote is not None:
+            if local.name == remote.name:
+                problems.append(Problem(base + ('remote', 'site'), 'both '
+                                        'ends are on site %r: an interconnect'
+                                        ' joins two different sites'
+                                        % local.name))
+            elif local.domain == remote.domain:
+                problems.append(Problem(base + ('remote', 'site'), (
+                    'sites %r and %r are the same OpenStack region (cloud '
+                    '%r, region %r): an interconnect joins two failure '
+                    'domains' % (local.name, remote.name, local.cloud,
+                                 local.region))))
+            if ic.overlay['type'] == 'segments' and local.cell and \
+                    remote.cell:
+                _check_cells(problems, base, ic, local, remote)
+        local_cidrs = _endpoint_cidrs(problems, base + ('local',), ic.local)
+        remote_cidrs = _endpoint_cidrs(problems, base + ('remote',),
+                                       ic.remote)
+        if ic.routes_at_l3:
+            _check_overlaps(problems, ic, local_cidrs, remote_cidrs)
+        for j, rt in enumerate(ic.overlay.get('route_targets') or ()):
+            path = base + ('overlay', 'route_targets', j)
+            if rt in route_targets and route_targets[rt][0] != i:
+                problems.append(Problem(path, 'route target %s is also used'
+                                        ' by interconnects[%d]; two '
+                                        'interconnects must not share route '
+                                        'targets' % (rt, route_targets[rt][0])))
+            route_targets.setdefault(rt, (i, j))
+    return problems
+
+
+def _check_cells(problems, base, ic, local, remote):
+    if (local.cloud, local.region) != (remote.cloud, remote.region):
+        problems.append(Problem(base + ('remote', 'site'), (
+            'the segments overlay joins two cells of one region, but %r is '
+            'cloud %r region %r and %r is cloud %r region %r' % (
+                local.name, local.cloud, local.region, remote.name,
+                remote.cloud, remote.region))))
+    if local.cell.physical_network == remote.cell.physical_network:
+        seg_local = (ic.local.segment or {}).get('segmentation_id')
+        seg_remote = (ic.remote.segment or {}).get('segmentation_id')
+        if ic.overlay['network_type'] == 'flat' or seg_local == seg_remote:
+            problems.append(Problem(base + ('remote', 'segment'), (
+                'cells %r and %r share physical network %r, so their '
+                'segments need different segmentation ids' % (
+                    local.name, remote.name, local.cell.physical_network))))
