@@ -1,0 +1,96 @@
+"""All geoflows options, by group (also read by oslo-config-generator)."""
+
+from oslo_config import cfg
+
+default_opts = [
+    cfg.StrOpt('state_dir', default='~/.local/state/geoflows',
+               help='Directory for geoflows\' local state: the default '
+                    'SQLite state store, lock files and the master key.'),
+    cfg.StrOpt('log_file',
+               help='Also log to this file (INFO, or DEBUG with --debug). '
+                    'Secrets are masked.'),
+]
+
+state_opts = [
+    cfg.StrOpt('connection', secret=True,
+               help='SQLAlchemy URL of the state store that holds jobs, '
+                    'their steps and allocations, e.g. '
+                    'postgresql+psycopg2://geoflows:PASSWORD@db/geoflows or '
+                    'mysql+pymysql://geoflows:PASSWORD@db/geoflows. Default: '
+                    'a SQLite file, geoflows.sqlite, in state_dir. Several '
+                    'controllers must share a PostgreSQL or MySQL store.'),
+]
+
+runner_opts = [
+    cfg.IntOpt('max_parallel_units', default=16, min=1,
+               help='How many units of a job (one interconnect, one VNF) '
+                    'run at the same time.'),
+    cfg.IntOpt('max_parallel_calls', default=32, min=1,
+               help='How many steps (each one OpenStack call or a few) run '
+                    'at the same time across the units of a job.'),
+    cfg.BoolOpt('keep_on_failure', default=False,
+                help='When a job fails, keep what it created for '
+                     'inspection instead of reverting it; finish the job '
+                     'later with "geoflows job resume" or "job revert".'),
+    cfg.FloatOpt('abort_poll_interval', default=1.0, min=0.1,
+                 help='Seconds between two checks, by a running job, for an '
+                      'abort request from "geoflows job abort".'),
+]
+
+clouds_opts = [
+    cfg.StrOpt('config_file',
+               help='clouds.yaml that defines the clouds named by plans. '
+                    'Default: the openstacksdk search path '
+                    '(OS_CLIENT_CONFIG_FILE, ./clouds.yaml, '
+                    '~/.config/openstack/clouds.yaml, '
+                    '/etc/openstack/clouds.yaml).'),
+    cfg.IntOpt('api_timeout', default=60, min=1,
+               help='Seconds to wait for an answer from an OpenStack API.'),
+    cfg.IntOpt('connect_retries', default=2, min=0,
+               help='Retries of an OpenStack API call whose connection '
+                    'failed, before the step fails.'),
+]
+
+bgpvpn_opts = [
+    cfg.IntOpt('route_target_asn', default=64512, min=1, max=4294967295,
+               help='AS number of the route targets geoflows allocates '
+                    '(ASN:value).'),
+    cfg.IntOpt('route_target_first', default=1000, min=0, max=4294967295,
+               help='First value of the route target pool.'),
+    cfg.IntOpt('route_target_last', default=65535, min=0, max=4294967295,
+               help='Last value of the route target pool.'),
+]
+
+ipsec_opts = [
+    cfg.StrOpt('master_key_file',
+               help='File holding the master key from which geoflows '
+                    'derives pre-shared keys ("psk: {derive: true}" in a '
+                    'plan). Default: master.key in state_dir, created with '
+                    'mode 0600 on first use. Every controller that manages '
+                    'the same interconnects needs the same key.'),
+    cfg.IntOpt('active_attempts', default=30, min=1,
+               help='How many times to check that a VPN service or site '
+                    'connection became ACTIVE before the step fails.'),
+    cfg.FloatOpt('active_interval', default=2.0, min=0,
+                 help='Seconds between two of those checks.'),
+]
+
+GROUPS = [
+    (None, default_opts),
+    ('state', state_opts),
+    ('runner', runner_opts),
+    ('clouds', clouds_opts),
+    ('bgpvpn', bgpvpn_opts),
+    ('ipsec', ipsec_opts),
+]
+
+
+def register(conf):
+    for group, options in GROUPS:
+        conf.register_opts(options, group=group)
+
+
+def list_opts():
+    """For oslo-config-generator (namespace "geoflows")."""
+    return [('DEFAULT' if group is None else group, options)
+            for group, options in GROUPS]

@@ -1,0 +1,191 @@
+"""Secrets: where they come from, and keeping them out of logs and records.
+
+A plan never holds a secret, only its source (``{derive: true}``,
+``{env: VAR}`` or ``{file: PATH}``).  Tasks resolve the source when they need
+the value, and every resolved value is registered here so that it is masked
+wherever text leaves the process: log records (all loggers, including
+keystoneauth's request dumps), error messages, and whatever the state store
+writes.
+"""
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import os
+import re
+import secrets as _random
+import threading
+
+from geoflows import exceptions
+
+MASK = '***'
+# Values of these keys are masked even when nobody registered them (a key
+# read back from an API answer before geoflows knew it).
+_KEY_PATTERNS = [re.compile(p, re.IGNORECASE) for p in (
+    r'("(?:psk|password|secret)"\s*:\s*")[^"]*(")',
+    r"('(?:psk|password|secret)'\s*:\s*')[^']*(')",
+    r'(\b(?:psk|password)=)[^\s,)&]*()',
+)]
+_MIN_LENGTH = 4  # shorter values would mask innocent text everywhere
+
+_lock = threading.Lock()
+_values = frozenset()
+_factory_installed = False
+
+
+def register(value):
+    """Mask ``value`` (and its JSON-escaped form) from now on."""
+    global _values
+    if not value or len(value) < _MIN_LENGTH:
+        return
+    forms = {value, json.dumps(value)[1:-1]}
+    with _lock:
+        if forms <= _values:
+            return
+        _values = _values | forms
+    install_log_masking()
+
+
+def mask(text):
+    """``text`` with every registered secret replaced by ``***``."""
+    if not text:
+        return text
+    if not isinstance(text, str):
+        text = str(text)
+    lowered = text.lower()
+    if 'psk' in lowered or 'password' in lowered or 'secret' in lowered:
+        for pattern in _KEY_PATTERNS:
+            text = pattern.sub(r'\1%s\2' % MASK, text)
+    if not _values:
+        return text
+    # Longest first, so that a secret containing another is fully masked.
+    for value in sorted(_values, key=len, reverse=True):
+        if value in text:
+            text = text.replace(value, MASK)
+    return text
+
+
+def install_log_masking():
+    """Mask secrets in every log record, whatever its logger or handler.
+
+    A filter on geoflows' handlers would miss the host application's own
+    handlers (a MANO, a Mistral executor); the record factory sees every
+    record of the process.  Records of disabled levels are never built, so
+    the cost is paid only for what is logged.
+    """
+    global _factory_installed
+    with _lock:
+        if _factory_installed:
+            return
+        _factory_installed = True
+    previous = logging.getLogRecordFactory()
+
+    def factory(*args, **kwargs):
+        record = previous(*args, **kwargs)
+        _mask_record(record)
+        return record
+
+    logging.setLogRecordFactory(factory)
+
+
+def _mask_record(record):
+    try:
+        message = record.getMessage()
+    except Exception:  # a broken format string: leave it to logging
+        return
+    masked = mask(message)
+    if masked != message:
+        record.msg, record.args = masked, None
+    if record.exc_info and not record.exc_text:
+        record.exc_text = mask(
+            logging.Formatter().formatException(record.exc_info))
+    if record.stack_info:
+        record.stack_info = mask(record.stack_info)
+
+
+class MaskingFilter(logging.Filter):
+    """Handler filter for records built before geoflows was imported."""
+
+    def filter(self, record):
+        _mask_record(record)
+        return True
+
+
+def describe(source):
+    """A description of a secret source that is safe to print."""
+    if source.get('env'):
+        return 'environment variable %s' % source['env']
+    if source.get('file'):
+        return 'file %s' % source['file']
+    return 'derived from the master key'
+
+
+class SecretResolver(object):
+    """Turns a secret source into its value (and registers the value)."""
+
+    def __init__(self, master_key_file):
+        self.master_key_file = master_key_file
+
+    def resolve(self, source, purpose):
+        """Return the secret for ``source``; ``purpose`` names its use,
+        e.g. ``psk/PLAN/INTERCONNECT`` (derived keys depend on it)."""
+        if source.get('env'):
+            value = os.environ.get(source['env'])
+            if not value:
+                raise exceptions.ConfigError(
+                    '%s: the pre-shared key comes from environment variable '
+                    '%s, which is not set (or empty) for the geoflows '
+                    'process' % (purpose, source['env']))
+        elif source.get('file'):
+            value = self._read_file(source['file'], purpose)
+        else:
+            value = self._derive(purpose)
+        register(value)
+        return value
+
+    @staticmethod
+    def _read_file(path, purpose):
+        try:
+            with open(os.path.expanduser(path)) as f:
+                value = f.readline().strip()
+        except OSError as e:
+            raise exceptions.ConfigError(
+                '%s: cannot read the pre-shared key file %s: %s'
+                % (purpose, path, e.strerror or e))
+        if not value:
+            raise exceptions.ConfigError(
+                '%s: the pre-shared key file %s is empty' % (purpose, path))
+        return value
+
+    def master_key(self):
+        """The master key, created (mode 0600) if it does not exist yet."""
+        path = os.path.expanduser(self.master_key_file)
+        try:
+            with open(path, 'rb') as f:
+                key = f.read().strip()
+        except FileNotFoundError:
+            os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
+            key = _random.token_hex(32).encode()
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
+                             0o600)
+            except FileExistsError:  # another process was quicker
+                return self.master_key()
+            with os.fdopen(fd, 'wb') as f:
+                f.write(key + b'\n')
+        except OSError as e:
+            raise exceptions.ConfigError('cannot read the master key %s: %s'
+                                         % (path, e.strerror or e))
+        if len(key) < 32:
+            raise exceptions.ConfigError(
+                'the master key %s is too short (at least 32 characters)'
+                % path)
+        return key
+
+    def _derive(self, purpose):
+        digest = hmac.new(self.master_key(),
+                          ('geoflows/v1/%s' % purpose).encode(),
+                          hashlib.sha256).digest()
+        return base64.urlsafe_b64encode(digest).decode().rstrip('=')

@@ -1,0 +1,94 @@
+"""Tables of the geoflows state store (SQLite, PostgreSQL or MySQL).
+
+One job is one row of ``gf_jobs`` and one Taskflow logbook; each unit of the
+job (one interconnect, later one VNF) is a flow detail in ``gf_flows``; each
+step is an atom detail in ``gf_steps``, with the times it started and ended.
+"""
+
+import sqlalchemy as sa
+
+SCHEMA_VERSION = 1
+
+metadata = sa.MetaData()
+
+UUID = sa.String(36)
+NAME = sa.String(255)
+STATE = sa.String(32)
+
+jobs = sa.Table(
+    'gf_jobs', metadata,
+    sa.Column('id', UUID, primary_key=True),
+    sa.Column('operation', sa.String(64), nullable=False),
+    sa.Column('plan_name', NAME, nullable=False),
+    sa.Column('plan_digest', sa.String(80), nullable=False),
+    sa.Column('state', STATE, nullable=False, index=True),
+    # 'run' while the job goes forward, 'revert' once undoing was asked for
+    # (a resumed job continues in the same direction).
+    sa.Column('mode', sa.String(16), nullable=False),
+    sa.Column('created_at', sa.DateTime, nullable=False),
+    sa.Column('updated_at', sa.DateTime, nullable=False),
+    sa.Column('started_at', sa.DateTime),
+    sa.Column('finished_at', sa.DateTime),
+    sa.Column('owner', NAME),
+    # None, or how an operator asked to stop the job: 'revert' or 'keep'.
+    sa.Column('abort_requested', sa.String(16)),
+    sa.Column('attempts', sa.Integer, nullable=False, default=0),
+    sa.Column('error', sa.Text),
+    # JSON: the units, the plan document and the options the job was
+    # started with, so that a resume rebuilds exactly the same flows.
+    sa.Column('spec', sa.Text, nullable=False),
+    sa.Column('result', sa.Text),
+)
+
+logbooks = sa.Table(
+    'gf_logbooks', metadata,
+    sa.Column('uuid', UUID, primary_key=True),
+    sa.Column('name', NAME),
+    sa.Column('meta', sa.Text),
+    sa.Column('created_at', sa.DateTime),
+    sa.Column('updated_at', sa.DateTime),
+)
+
+flows = sa.Table(
+    'gf_flows', metadata,
+    sa.Column('uuid', UUID, primary_key=True),
+    sa.Column('book_uuid', UUID, sa.ForeignKey('gf_logbooks.uuid',
+                                               ondelete='CASCADE'),
+              nullable=False, index=True),
+    sa.Column('name', NAME),
+    sa.Column('state', STATE),
+    sa.Column('meta', sa.Text),
+)
+
+steps = sa.Table(
+    'gf_steps', metadata,
+    sa.Column('uuid', UUID, primary_key=True),
+    sa.Column('flow_uuid', UUID, sa.ForeignKey('gf_flows.uuid',
+                                               ondelete='CASCADE'),
+              nullable=False, index=True),
+    sa.Column('name', NAME, nullable=False),
+    sa.Column('atom_type', sa.String(16), nullable=False),
+    sa.Column('state', STATE),
+    sa.Column('intention', STATE),
+    # The Taskflow atom detail (results, failures, meta), as JSON.
+    sa.Column('data', sa.Text),
+    sa.Column('started_at', sa.DateTime),
+    sa.Column('finished_at', sa.DateTime),
+    sa.Column('revert_started_at', sa.DateTime),
+    sa.Column('revert_finished_at', sa.DateTime),
+)
+
+route_targets = sa.Table(
+    'gf_route_targets', metadata,
+    sa.Column('asn', sa.BigInteger, primary_key=True),
+    sa.Column('value', sa.BigInteger, primary_key=True),
+    # plan/interconnect that holds the value; one value per owner.
+    sa.Column('owner', NAME, nullable=False, unique=True),
+    sa.Column('job_id', UUID, nullable=False),
+    sa.Column('allocated_at', sa.DateTime, nullable=False),
+)
+
+schema_info = sa.Table(
+    'gf_schema', metadata,
+    sa.Column('version', sa.Integer, primary_key=True),
+)
