@@ -1,0 +1,19 @@
+"""Flow factories, one module per operation.
+
+A job records, for each of its units, the *name* of the factory that builds
+the unit's flow (not a Python path), so that code can move without breaking
+the jobs already in a state store.
+"""
+
+from geoflows.flows import interconnect
+
+FACTORIES = {
+    'interconnect.setup': interconnect.setup,
+    'interconnect.check': interconnect.check,
+    'interconnect.teardown': interconnect.teardown,
+}
+
+
+def build(name, args, options):
+    """The unrun flow of a unit."""
+    return FACTORIES[name](args, options)

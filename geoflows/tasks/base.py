@@ -1,0 +1,320 @@
+"""Building blocks of geoflows' Taskflow tasks.
+
+Every OpenStack resource that geoflows manages is described by a
+:class:`Resource`: how to find it (by a deterministic name, so that a step
+re-run after a crash finds what the previous attempt made), how to create and
+delete it, and what about it is worth recording.  The same few task shapes
+are then built from any resource:
+
+``Probe``    records whether the resource exists (read-only).  In a setup
+             flow it runs before ``Ensure``, so that the job knows, even
+             after a crash, which resources existed before it started.
+``Ensure``   creates the resource unless it exists.  Its revert deletes it
+             only if it did not exist before the job (it never undoes what an
+             earlier job or an operator made).
+``Delete``   removes the resource if geoflows made it (teardown).
+``Require``  looks up a resource the plan references and fails clearly if
+             it is missing.
+``WaitActive`` checks a status once; a :class:`PacedRetry` around it paces
+             the checks.
+
+Task results are small JSON dicts: the resource's description (``id``,
+``name``, ``owned`` and a few kind-specific fields).
+"""
+
+import abc
+import logging
+import time
+
+from taskflow import retry
+from taskflow import task
+
+from geoflows import clouds
+from geoflows import context
+from geoflows import exceptions
+
+LOG = logging.getLogger(__name__)
+
+
+def marker(plan, interconnect):
+    """Description geoflows puts on what it creates (proof of ownership)."""
+    return 'geoflows plan=%s interconnect=%s' % (plan, interconnect)
+
+
+def only(items, what):
+    """The single item of ``items``, None if empty; several is an error."""
+    items = list(items)
+    if len(items) > 1:
+        raise exceptions.ResourceError(
+            'found %d %s; geoflows expects at most one (ids: %s). Remove the '
+            'duplicates, then resume the job.' % (
+                len(items), what, ', '.join(i.id for i in items)))
+    return items[0] if items else None
+
+
+class Resource(object, metaclass=abc.ABCMeta):
+    """One OpenStack resource of a site.
+
+    :param key: stable key of the resource in its flow, e.g.
+        ``local.network.infra``; it names the tasks and their results.
+    :param site: the site spec (``name``, ``cloud``, ``region``, ``cell``).
+    :param parents: maps input names to the keys of the resources this one
+        hangs off (a subnet's ``network``); their descriptions (with an
+        ``id``) are passed to the methods below as ``parents``.
+    """
+
+    kind = 'resource'
+    #: What to tell the operator when a resource the plan references is
+    #: missing (see :class:`Require`).
+    missing_hint = 'the plan references it: create it or correct the plan'
+
+    def __init__(self, key, site, name, parents=None, marker=None, **params):
+        self.key = key
+        self.site = site
+        self.name = name
+        self.parents = dict(parents or {})
+        self.marker = marker
+        self.params = params
+
+    @property
+    def label(self):
+        return '%s %r on site %r' % (self.kind, self.name, self.site['name'])
+
+    @abc.abstractmethod
+    def find(self, net, parents):
+        """The existing resource (an openstacksdk object), or None."""
+
+    @abc.abstractmethod
+    def create(self, net, parents):
+        """Create the resource; return the new object."""
+
+    @abc.abstractmethod
+    def delete(self, net, resource_id, parents):
+        """Delete the resource (NotFound may propagate)."""
+
+    def owned(self, obj, parents):
+        """Did geoflows create ``obj`` (for this plan and interconnect)?"""
+        return bool(self.marker) and \
+            getattr(obj, 'description', None) == self.marker
+
+    def describe(self, obj, parents):
+        return {'id': obj.id, 'name': getattr(obj, 'name', None) or
+                self.name, 'owned': self.owned(obj, parents)}
+
+    def converge(self, net, obj, parents):
+        """Bring an existing ``obj`` in line with the plan.
+
+        Returns what it changed, as {attribute: previous value}, so that a
+        revert can put it back; None when nothing changed.
+        """
+        return None
+
+    def restore(self, net, resource_id, previous, parents):
+        """Undo :meth:`converge`."""
+
+    def drift(self, found, parents):
+        """Problems of an existing resource's description, as strings."""
+        return []
+
+
+class GeoflowsTask(task.Task):
+    """A step on one site."""
+
+    def __init__(self, name, site, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.site = site
+
+    def network(self):
+        return context.current().clouds.network(self.site)
+
+    def api(self, action):
+        return clouds.api_errors(self.site['name'], action)
+
+
+class ResourceTask(GeoflowsTask):
+    """A task about one :class:`Resource`; parents arrive as inputs."""
+
+    def __init__(self, resource, name, requires=(), rebind=None, **kwargs):
+        rebind = dict(rebind or {})
+        rebind.update(resource.parents)
+        super().__init__(name, resource.site,
+                         requires=list(requires) + list(resource.parents),
+                         rebind=rebind, **kwargs)
+        self.resource = resource
+
+    def _parents(self, inputs):
+        return {name: inputs[name] for name in self.resource.parents}
+
+    def _find(self, net, parents):
+        if any(parent is None for parent in parents.values()):
+            return None  # a missing parent has no children
+        with self.api('look up %s' % self.resource.label):
+            return self.resource.find(net, parents)
+
+
+class Probe(ResourceTask):
+    """Describe the resource as it is now, or None if it does not exist."""
+
+    def __init__(self, resource, provides=None, name=None):
+        super().__init__(resource, name or resource.key + '.probe',
+                         provides=provides or resource.key + '.before')
+
+    def execute(self, **inputs):
+        parents = self._parents(inputs)
+        obj = self._find(self.network(), parents)
+        return self.resource.describe(obj, parents) if obj else None
+
+
+class Require(ResourceTask):
+    """Describe a resource the plan references; fail if it is missing."""
+
+    def __init__(self, resource):
+        super().__init__(resource, resource.key, provides=resource.key)
+
+    def execute(self, **inputs):
+        parents = self._parents(inputs)
+        obj = self._find(self.network(), parents)
+        if obj is None:
+            raise exceptions.ResourceError('%s does not exist; %s' % (
+                self.resource.label, self.resource.missing_hint))
+        return self.resource.describe(obj, parents)
+
+
+class Ensure(ResourceTask):
+    """Create the resource unless it exists; revert what this job made.
+
+    A revert that cannot delete (the site's API fails) raises: the job then
+    records that its revert failed, and ``geoflows job revert`` can be run
+    again later.  Swallowing the error would hide a leaked resource.
+    """
+
+    def __init__(self, resource):
+        super().__init__(resource, resource.key,
+                         requires=['before'],
+                         rebind={'before': resource.key + '.before'},
+                         provides=resource.key)
+
+    def execute(self, before, **inputs):
+        parents = self._parents(inputs)
+        net = self.network()
+        obj = self._find(net, parents)
+        if obj is None:
+            # Absent: either the job never made it, or it made it and the
+            # resource was since removed by someone else; create it anew.
+            with self.api('create %s' % self.resource.label):
+                obj = self.resource.create(net, parents)
+            LOG.info('created %s (%s)', self.resource.label, obj.id)
+        elif before is None:
+            LOG.info('found %s (%s), made by an earlier attempt of this '
+                     'job', self.resource.label, obj.id)
+        else:
+            LOG.info('%s (%s) already exists; using it',
+                     self.resource.label, obj.id)
+        previous = None
+        if before is not None:
+            with self.api('update %s' % self.resource.label):
+                previous = self.resource.converge(net, obj, parents)
+        result = self.resource.describe(obj, parents)
+        result['created'] = before is None
+        if previous:
+            result['previous'] = previous
+        return result
+
+    def revert(self, result, before, **inputs):
+        parents = self._parents(inputs)
+        net = self.network()
+        label = self.resource.label
+        if before is not None:
+            # It existed before the job: keep it, undo only our changes.
+            if isinstance(result, dict) and result.get('previous'):
+                with self.api('restore %s' % label):
+                    self.resource.restore(net, result['id'],
+                                          result['previous'], parents)
+                LOG.info('restored %s', label)
+            return
+        # The job may have created it even if this step failed (e.g. the
+        # API created it, then the answer was lost), so look it up by name
+        # rather than trusting ``result``.
+        obj = self._find(net, parents)
+        if obj is None:
+            return
+        try:
+            with self.api('delete %s' % label):
+                self.resource.delete(net, obj.id, parents)
+        except clouds.NotFound:
+            pass
+        LOG.info('reverted: deleted %s (%s)', label, obj.id)
+
+
+class Delete(ResourceTask):
+    """Remove the resource if geoflows made it (used by teardown)."""
+
+    def __init__(self, resource):
+        super().__init__(resource, resource.key + '.delete',
+                         requires=['found'],
+                         rebind={'found': resource.key},
+                         provides=resource.key + '.deleted')
+
+    def execute(self, found, **inputs):
+        parents = self._parents(inputs)
+        if found is None:
+            return {'deleted': False, 'reason': 'absent'}
+        if not found.get('owned'):
+            LOG.info('leaving %s (%s) in place: geoflows did not create it',
+                     self.resource.label, found['id'])
+            return {'deleted': False, 'reason': 'not created by geoflows'}
+        try:
+            with self.api('delete %s' % self.resource.label):
+                self.resource.delete(self.network(), found['id'], parents)
+        except clouds.NotFound:
+            return {'deleted': False, 'reason': 'absent'}
+        LOG.info('deleted %s (%s)', self.resource.label, found['id'])
+        return {'deleted': True, 'id': found['id']}
+
+
+class WaitActive(ResourceTask):
+    """Check once that the resource is ACTIVE; raise NotReady otherwise."""
+
+    def __init__(self, resource):
+        super().__init__(resource, resource.key + '.active',
+                         requires=['current'],
+                         rebind={'current': resource.key})
+
+    def execute(self, current, **inputs):
+        parents = self._parents(inputs)
+        obj = self._find(self.network(), parents)
+        if obj is None:
+            raise exceptions.ResourceError('%s disappeared'
+                                           % self.resource.label)
+        status = getattr(obj, 'status', None)
+        if status == 'ACTIVE':
+            return status
+        if status == 'ERROR':
+            raise exceptions.ResourceError(
+                '%s is in ERROR; see the logs of the site\'s network '
+                'service, fix the cause, then resume or revert the job'
+                % self.resource.label)
+        raise exceptions.NotReady('%s is %s, not ACTIVE yet'
+                                  % (self.resource.label, status))
+
+
+class PacedRetry(retry.Times):
+    """Retry the steps of its subflow while they are NotReady, pausing
+    ``interval`` seconds between attempts; any other failure reverts."""
+
+    def __init__(self, name, attempts, interval):
+        super().__init__(attempts=attempts, name=name,
+                         revert_all=False)
+        self.interval = interval
+
+    def on_failure(self, history, *args, **kwargs):
+        failures = history[-1][1] if len(history) else {}
+        for failure in failures.values():
+            if not failure.check(exceptions.NotReady):
+                return retry.REVERT
+        return super().on_failure(history, *args, **kwargs)
+
+    def execute(self, history, *args, **kwargs):
+        if len(history):
+            time.sleep(self.interval)
+        return len(history) + 1
