@@ -1,0 +1,64 @@
+"""Operations: what a job does, turned into units.
+
+An operation maps a plan (and optionally some of its items, by name) to the
+units of a job.  Each unit names its flow factory, the JSON arguments of
+the factory, the units it must run after, and the locks it needs while it
+runs.
+"""
+
+from geoflows import exceptions
+
+INTERCONNECT_OPERATIONS = ('interconnect.setup', 'interconnect.check',
+                           'interconnect.teardown')
+OPERATIONS = INTERCONNECT_OPERATIONS
+
+
+def options_from_config(conf):
+    """The options a job's flows need, frozen into the job at its start."""
+    return {
+        'route_target_pool': {'asn': conf.bgpvpn.route_target_asn,
+                              'first': conf.bgpvpn.route_target_first,
+                              'last': conf.bgpvpn.route_target_last},
+        'active_attempts': conf.ipsec.active_attempts,
+        'active_interval': conf.ipsec.active_interval,
+    }
+
+
+def _select(plan, names):
+    if not plan.interconnects:
+        raise exceptions.GeoflowsError(
+            'plan %r (%s) defines no interconnects' % (plan.name,
+                                                        plan.source))
+    if not names:
+        return list(plan.interconnects)
+    selected = []
+    for name in names:
+        ic = plan.interconnect(name)
+        if ic is None:
+            raise exceptions.GeoflowsError(
+                'plan %r has no interconnect %r (it has: %s)' % (
+                    plan.name, name,
+                    ', '.join(i.name for i in plan.interconnects)))
+        if ic not in selected:
+            selected.append(ic)
+    return selected
+
+
+def build_units(operation, plan, names=None):
+    """The units of ``operation`` on ``plan``."""
+    if operation not in OPERATIONS:
+        raise exceptions.GeoflowsError(
+            'unknown operation %r (known: %s)' % (operation,
+                                                   ', '.join(OPERATIONS)))
+    units = []
+    for ic in _select(plan, names):
+        units.append({
+            'name': ic.name,
+            'flow': operation,
+            'args': plan.interconnect_spec(ic),
+            'after': [],
+            # Checking is read-only; it needs no exclusive access.
+            'locks': ([] if operation == 'interconnect.check' else
+                      ['interconnect:%s/%s' % (plan.name, ic.name)]),
+        })
+    return units

@@ -1,0 +1,585 @@
+"""The job runner: every operation runs as a persisted, reversible job.
+
+A job is a DAG of *units* (networkx): one per interconnect today, one per
+VNF later.  Each unit is a small Taskflow flow with its own flow detail in
+the state store and its own engine; the runner runs ready units side by side
+(futurist thread pools bound both the units and the OpenStack calls in
+flight).  Small per-unit graphs keep the engine's cost per unit flat as
+plans grow, where one graph of the whole plan would cost N².
+
+Forward, a unit that fails is reverted by its engine; the runner then stops
+starting units and reverts every other unit that ran, last first.  With
+``keep_on_failure`` nothing is reverted: the job ends FAILED and ``resume``
+(retry the failed steps) or ``revert`` finishes it.  Every state change is
+committed before the next step starts, so after a crash (even SIGKILL) a
+resume continues where the job stopped: steps that were running are run
+again, and find what their first attempt created.
+
+    runner = Runner.from_config()
+    job = runner.start('interconnect.setup', plan)
+    print(job.state, job.result)
+"""
+
+import collections
+import logging
+import os
+import socket
+import threading
+
+import futurist
+from futurist import waiters
+import networkx
+from oslo_utils import uuidutils
+from taskflow import engines
+from taskflow import exceptions as tf_exc
+from taskflow.listeners import base as listener_base
+from taskflow.persistence import models
+from taskflow import states
+
+from geoflows import clouds as clouds_mod
+from geoflows import conf as conf_mod
+from geoflows import context
+from geoflows import exceptions
+from geoflows import flows
+from geoflows import jobs
+from geoflows import locks as locks_mod
+from geoflows import operations
+from geoflows import secrets
+from geoflows import store as store_mod
+
+LOG = logging.getLogger(__name__)
+
+INJECTED = ('job_id',)
+
+
+def owner_id():
+    return '%s:%d' % (socket.gethostname(), os.getpid())
+
+
+def atom_names(flow):
+    """Names of every atom (tasks and retry controllers) of ``flow``."""
+    names = []
+    if getattr(flow, 'retry', None) is not None:
+        names.append(flow.retry.name)
+    for node, _data in flow.iter_nodes():
+        if hasattr(node, 'iter_nodes'):
+            names.extend(atom_names(node))
+        else:
+            names.append(node.name)
+    return names
+
+
+def describe_failure(failure):
+    text = failure.exception_str or str(failure)
+    return secrets.mask(text)
+
+
+class _Progress(listener_base.Listener):
+    """Forward step state changes of one unit to the caller's callback."""
+
+    def __init__(self, engine, job_id, unit, callback):
+        super().__init__(engine, flow_listen_for=())
+        self.job_id = job_id
+        self.unit = unit
+        self.callback = callback
+
+    def _receive(self, state, name, details):
+        error = None
+        result = details.get('result')
+        if state in (states.FAILURE, states.REVERT_FAILURE) and \
+                hasattr(result, 'exception_str'):
+            error = describe_failure(result)
+        try:
+            self.callback(jobs.Event(self.job_id, self.unit, name, state,
+                                     error=error))
+        except Exception:  # a display must never break a job
+            LOG.exception('progress callback failed')
+
+    def _task_receiver(self, state, details):
+        self._receive(state, details['task_name'], details)
+
+    def _retry_receiver(self, state, details):
+        self._receive(state, details['retry_name'], details)
+
+
+class Runner(object):
+    """Starts, resumes, reverts and aborts jobs on one state store."""
+
+    def __init__(self, store, clouds, secret_resolver, options,
+                 max_parallel_units=16, max_parallel_calls=32,
+                 abort_poll_interval=1.0, keep_on_failure=False):
+        self.store = store
+        self.store.upgrade()
+        self.backend = store.taskflow_backend()
+        self.locks = locks_mod.for_store(store)
+        self.clouds = clouds
+        self.options = dict(options)
+        self.max_parallel_units = max_parallel_units
+        self.max_parallel_calls = max_parallel_calls
+        self.abort_poll_interval = abort_poll_interval
+        self.keep_on_failure = keep_on_failure
+        self._runs = {}
+        self._runs_lock = threading.Lock()
+        secrets.install_log_masking()
+        context.install(context.Context(clouds, store, secret_resolver))
+
+    @classmethod
+    def from_config(cls, conf=None):
+        conf = conf or conf_mod.CONF
+        state_dir = os.path.expanduser(conf.state_dir)
+        store = store_mod.StateStore(conf.state.connection or
+                                     store_mod.default_url(state_dir))
+        cloud_access = clouds_mod.Clouds(
+            config_file=conf.clouds.config_file,
+            api_timeout=conf.clouds.api_timeout,
+            connect_retries=conf.clouds.connect_retries)
+        resolver = secrets.SecretResolver(
+            conf.ipsec.master_key_file or os.path.join(state_dir,
+                                                       'master.key'))
+        return cls(store, cloud_access, resolver,
+                   operations.options_from_config(conf),
+                   max_parallel_units=conf.runner.max_parallel_units,
+                   max_parallel_calls=conf.runner.max_parallel_calls,
+                   abort_poll_interval=conf.runner.abort_poll_interval,
+                   keep_on_failure=conf.runner.keep_on_failure)
+
+    # -- queries ---------------------------------------------------------
+
+    def _is_live(self, job_id):
+        with self._runs_lock:
+            if job_id in self._runs:
+                return True
+        lock = self.locks.try_acquire('job:%s' % job_id)
+        if lock is None:
+            return True
+        lock.release()
+        return False
+
+    def _mark_stale(self, job):
+        if job.state == jobs.RUNNING and not self._is_live(job.id):
+            job.stale = True
+        return job
+
+    def get(self, job_id):
+        """The job ``job_id`` (or a unique prefix of it)."""
+        return self._mark_stale(self.store.get_job(job_id))
+
+    def list(self, states=None, limit=None):
+        return [self._mark_stale(job)
+                for job in self.store.list_jobs(states, limit)]
+
+    def steps(self, job_id):
+        """The steps of a job, in the order they ran."""
+        job = self.store.get_job(job_id)
+        steps = []
+        for row in self.store.job_steps(job.id):
+            if row['name'] in INJECTED or row['name'].startswith(
+                    '_TaskFlow'):
+                continue
+            steps.append(row)
+        never = (1, 0)
+        steps.sort(key=lambda s: (
+            (0, s['started_at']) if s['started_at'] else never,
+            s['unit'], s['name']))
+        return job, steps
+
+    # -- starting and finishing jobs --------------------------------------
+
+    def start(self, operation, plan, names=None, keep_on_failure=None,
+              on_event=None):
+        """Run ``operation`` on ``plan`` (all its items, or ``names``).
+
+        Returns the final :class:`geoflows.jobs.Job`; its state says how it
+        ended.  Raises :class:`geoflows.exceptions.GeoflowsError` when the
+        job cannot start at all.
+        """
+        job_id = self.create(operation, plan, names, keep_on_failure)
+        return self.run(job_id, on_event)
+
+    def run(self, job_id, on_event=None):
+        """Run a job made by :meth:`create`; return it when it ends."""
+        return self._execute(job_id, jobs.MODE_RUN, on_event)
+
+    def create(self, operation, plan, names=None, keep_on_failure=None):
+        """Record a job without running it; return its id."""
+        units = operations.build_units(operation, plan, names)
+        options = dict(self.options, keep_on_failure=(
+            self.keep_on_failure if keep_on_failure is None
+            else keep_on_failure))
+        for unit in units:  # fail now, not in the middle of the job
+            flows.build(unit['flow'], unit['args'], options)
+        job_id = uuidutils.generate_uuid()
+        spec = {'plan': {'name': plan.name, 'digest': plan.digest,
+                         'source': plan.source, 'document': plan.document},
+                'options': options, 'units': units}
+        self.store.create_job(job_id, operation, plan.name, plan.digest,
+                              spec, state=jobs.PENDING)
+        book = models.LogBook(operation, uuid=job_id)
+        for unit in units:
+            book.add(models.FlowDetail(unit['name'],
+                                       uuidutils.generate_uuid()))
+        self.backend.get_connection().save_logbook(book)
+        return job_id
+
+    def resume(self, job_id, on_event=None):
+        """Finish a job that stopped (crash, failure kept, suspension).
+
+        A job that was being reverted goes on reverting.
+        """
+        job = self.get(job_id)
+        if job.state in jobs.FINAL_STATES:
+            raise exceptions.JobError(
+                'job %s is %s; there is nothing to resume' % (job.id,
+                                                              job.state))
+        return self._execute(job.id, job.mode, on_event)
+
+    def revert(self, job_id, on_event=None):
+        """Undo everything the job did (also after it succeeded)."""
+        job = self.get(job_id)
+        if job.state == jobs.REVERTED:
+            raise exceptions.JobError('job %s is already reverted' % job.id)
+        return self._execute(job.id, jobs.MODE_REVERT, on_event,
+                             reason='reverted on request')
+
+    def abort(self, job_id, keep=False):
+        """Ask a running job to stop after its current steps.
+
+        It then reverts what it did, or with ``keep`` ends SUSPENDED.
+        """
+        job = self.get(job_id)
+        if job.state != jobs.RUNNING or job.stale:
+            raise exceptions.JobError(
+                'job %s is not running (%s); use "geoflows job revert %s" to'
+                ' undo it or "geoflows job resume %s" to finish it' % (
+                    job.id, job.display_state, job.id, job.id))
+        self.store.update_job(job.id,
+                              abort_requested='keep' if keep else 'revert')
+        with self._runs_lock:
+            run = self._runs.get(job.id)
+        if run is not None:  # the job runs in this process
+            run.request_abort(keep)
+        return self.get(job.id)
+
+    def _acquire_locks(self, job):
+        held = []
+        names = ['job:%s' % job.id] + sorted(
+            {name for unit in job.units for name in unit['locks']})
+        for name in names:
+            lock = self.locks.try_acquire(name)
+            if lock is None:
+                for other in held:
+                    other.release()
+                if name.startswith('job:'):
+                    raise exceptions.JobBusy(
+                        'job %s is running in another process (%s); wait '
+                        'for it, or abort it with "geoflows job abort %s"'
+                        % (job.id, job.owner, job.id))
+                holders = [j.id for j in self.store.list_jobs(
+                    [jobs.RUNNING]) if j.id != job.id and any(
+                        name in unit['locks'] for unit in j.units)]
+                raise exceptions.JobBusy(
+                    '%s is in use by running job %s; wait for it to end or '
+                    'abort it' % (name.split(':', 1)[1],
+                                  ', '.join(holders) or '(unknown)'))
+            held.append(lock)
+        return held
+
+    def _execute(self, job_id, mode, on_event, reason=None):
+        job = self.store.get_job(job_id)
+        if reason is None and mode == jobs.MODE_REVERT:
+            reason = job.error  # a resumed revert keeps the original cause
+        held = self._acquire_locks(job)
+        try:
+            now = store_mod.utcnow()
+            self.store.update_job(
+                job.id, state=jobs.RUNNING, mode=mode, owner=owner_id(),
+                started_at=job.started_at or now, finished_at=None,
+                attempts=job.attempts + 1, abort_requested=None)
+            run = _JobRun(self, self.store.get_job(job.id), on_event)
+            with self._runs_lock:
+                self._runs[job.id] = run
+            try:
+                run.execute(mode, reason)
+            finally:
+                with self._runs_lock:
+                    self._runs.pop(job.id, None)
+        finally:
+            for lock in held:
+                lock.release()
+        return self.get(job.id)
+
+
+class _JobRun(object):
+    """One execution of a job by this process."""
+
+    def __init__(self, runner, job, on_event):
+        self.runner = runner
+        self.store = runner.store
+        self.job = job
+        self.on_event = on_event
+        self.options = job.spec['options']
+        self.units = collections.OrderedDict(
+            (unit['name'], unit) for unit in job.units)
+        self.graph = networkx.DiGraph()
+        self.graph.add_nodes_from(self.units)
+        for unit in job.units:
+            for before in unit['after']:
+                self.graph.add_edge(before, unit['name'])
+        self.book = runner.backend.get_connection().get_logbook(job.id)
+        self.details = {fd.name: fd for fd in self.book}
+        self.failures = []
+        self._stop = threading.Event()
+        self._abort = None
+        self._engines = {}
+        self._lock = threading.Lock()
+
+    # -- control -----------------------------------------------------------
+
+    def request_abort(self, keep):
+        with self._lock:
+            if self._abort is None:
+                self._abort = 'keep' if keep else 'revert'
+            engines_now = list(self._engines.values())
+        self._stop.set()
+        for engine in engines_now:
+            engine.suspend()
+
+    def _watch_abort(self, done):
+        while not done.wait(self.runner.abort_poll_interval):
+            try:
+                requested = self.store.get_job(self.job.id).abort_requested
+            except Exception:
+                LOG.exception('cannot read the abort flag of job %s',
+                              self.job.id)
+                continue
+            if requested:
+                LOG.warning('job %s: abort requested (%s)', self.job.id,
+                            requested)
+                self.request_abort(requested == 'keep')
+                return
+
+    # -- the job -----------------------------------------------------------
+
+    def execute(self, mode, reason=None):
+        done = threading.Event()
+        watcher = threading.Thread(target=self._watch_abort, args=(done,),
+                                   name='abort-watch-%s' % self.job.id[:8],
+                                   daemon=True)
+        watcher.start()
+        calls = futurist.ThreadPoolExecutor(
+            max_workers=self.runner.max_parallel_calls)
+        self.calls = calls
+        try:
+            if mode == jobs.MODE_RUN:
+                self._forward()
+                if not self.failures and self._abort is None:
+                    self._finish(jobs.SUCCESS, result=self._reports())
+                    return
+                keep = (self._abort == 'keep' if self._abort
+                        else self.options.get('keep_on_failure'))
+                error = ('; '.join(self.failures) if self.failures
+                         else 'aborted on request')
+                if keep:
+                    self._finish(jobs.FAILED if self.failures
+                                 else jobs.SUSPENDED, error=error)
+                    return
+                reason = error
+                self.store.update_job(self.job.id, mode=jobs.MODE_REVERT)
+            self._backward(reason)
+        finally:
+            done.set()
+            calls.shutdown(wait=True)
+
+    def _finish(self, state, error=None, result=None):
+        fields = {'state': state, 'finished_at': store_mod.utcnow(),
+                  'error': error}
+        if result is not None:
+            fields['result'] = result
+        self.store.update_job(self.job.id, **fields)
+        log = LOG.info if state == jobs.SUCCESS else LOG.warning
+        log('job %s (%s of plan %s) ended %s%s', self.job.id,
+            self.job.operation, self.job.plan_name, state,
+            ': %s' % error if error else '')
+
+    def _reports(self):
+        reports = {}
+        for name in self.units:
+            fd = self.details[name]
+            for ad in fd:
+                if ad.name == 'report' and ad.state == states.SUCCESS:
+                    reports[name] = ad.results
+        return {'units': reports}
+
+    def _forward(self):
+        """Run units as their predecessors succeed, until done or stop."""
+        done = {name for name, fd in self.details.items()
+                if fd.state == states.SUCCESS}
+        # A unit reverted by its engine before this process stopped failed:
+        # the job goes on to revert, it does not run the unit again.
+        for name, fd in self.details.items():
+            if fd.state == states.REVERTED:
+                self.failures.extend(
+                    '%s: step %s failed: %s' % (name, ad.name,
+                                                describe_failure(ad.failure))
+                    for ad in fd if ad.failure is not None)
+                self._stop.set()
+        started = set(done)
+        running = {}
+        pool = futurist.ThreadPoolExecutor(
+            max_workers=self.runner.max_parallel_units)
+        try:
+            while True:
+                if not self._stop.is_set():
+                    for name in networkx.topological_sort(self.graph):
+                        if name in started:
+                            continue
+                        if all(p in done for p in
+                               self.graph.predecessors(name)):
+                            started.add(name)
+                            running[pool.submit(self._run_unit, name)] = name
+                if not running:
+                    return
+                finished, _ = waiters.wait_for_any(list(running))
+                for future in finished:
+                    name = running.pop(future)
+                    if future.result():
+                        done.add(name)
+                    else:
+                        self._stop.set()
+        finally:
+            pool.shutdown(wait=True)
+
+    def _load(self, name, keep):
+        unit = self.units[name]
+        fd = self.details[name]
+        flow = flows.build(unit['flow'], unit['args'], self.options)
+        fresh = len(fd) == 0
+        engine = engines.load(
+            flow, flow_detail=fd, book=self.book,
+            backend=self.runner.backend, engine='parallel',
+            executor=self.calls, never_resolve=keep,
+            store={'job_id': self.job.id} if fresh else None)
+        engine.compile()
+        engine.prepare()
+        return flow, engine
+
+    def _run_engine(self, name, engine):
+        with self._lock:
+            self._engines[name] = engine
+            abort = self._abort
+        if abort:
+            engine.suspend()
+        listener = (_Progress(engine, self.job.id, name, self.on_event)
+                    if self.on_event else None)
+        try:
+            if listener:
+                listener.register()
+            engine.run()
+        except Exception as e:  # the flow state below tells the outcome
+            LOG.debug('unit %s of job %s raised %s', name, self.job.id,
+                      type(e).__name__)
+        finally:
+            if listener:
+                listener.deregister()
+            with self._lock:
+                self._engines.pop(name, None)
+        return engine.storage.get_flow_state()
+
+    def _unit_failures(self, name, engine):
+        messages = []
+        for step, failure in sorted(
+                engine.storage.get_execute_failures().items()):
+            messages.append('%s: step %s failed: %s' % (
+                name, step, describe_failure(failure)))
+        for step, failure in sorted(
+                engine.storage.get_revert_failures().items()):
+            messages.append('%s: undoing step %s failed: %s' % (
+                name, step, describe_failure(failure)))
+        return messages
+
+    def _run_unit(self, name):
+        """Run one unit forward; True if it succeeded."""
+        keep = bool(self.options.get('keep_on_failure'))
+        try:
+            flow, engine = self._load(name, keep)
+            storage = engine.storage
+            # Steps that failed in an earlier attempt (kept for
+            # inspection) are retried.
+            for atom, (state, _intent) in storage.get_atoms_states(
+                    atom_names(flow)).items():
+                if state == states.FAILURE:
+                    storage.set_atom_state(atom, states.PENDING)
+                    storage.set_atom_intention(atom, states.EXECUTE)
+            if storage.get_flow_state() == states.FAILURE:
+                storage.set_flow_state(states.RUNNING)
+            state = self._run_engine(name, engine)
+        except exceptions.GeoflowsError as e:
+            self.failures.append('%s: %s' % (name, e))
+            return False
+        except Exception as e:
+            LOG.exception('unit %s of job %s broke', name, self.job.id)
+            self.failures.append('%s: %s: %s' % (
+                name, type(e).__name__, secrets.mask(str(e))))
+            return False
+        if state == states.SUCCESS:
+            return True
+        if state != states.SUSPENDED or not self._abort:
+            self.failures.extend(self._unit_failures(name, engine) or [
+                '%s: ended %s' % (name, state)])
+        return False
+
+    def _backward(self, reason):
+        """Revert every unit that ran, dependents first."""
+        errors = []
+        reverse = self.graph.reverse(copy=True)
+        for generation in networkx.topological_generations(reverse):
+            names = [n for n in generation if self._needs_revert(n)]
+            if not names:
+                continue
+            pool = futurist.ThreadPoolExecutor(
+                max_workers=self.runner.max_parallel_units)
+            try:
+                results = dict(zip(names, pool.map(self._revert_unit,
+                                                   names)))
+            finally:
+                pool.shutdown(wait=True)
+            for name, messages in results.items():
+                errors.extend(messages)
+            if errors:
+                break  # leave the units they depend on in place
+        if errors:
+            self._finish(jobs.FAILED, error='revert failed: %s%s' % (
+                '; '.join(errors), ' (after: %s)' % reason if reason
+                else ''))
+        else:
+            self._finish(jobs.REVERTED, error=reason)
+
+    def _needs_revert(self, name):
+        fd = self.details[name]
+        if fd.state == states.REVERTED:
+            return False
+        return any(ad.state not in (None, states.PENDING) and
+                   ad.name not in INJECTED and
+                   not ad.name.startswith('_TaskFlow') for ad in fd)
+
+    def _revert_unit(self, name):
+        """Revert one unit; return error messages (empty on success)."""
+        try:
+            flow, engine = self._load(name, keep=False)
+            storage = engine.storage
+            for atom, (state, _intent) in storage.get_atoms_states(
+                    atom_names(flow)).items():
+                if state == states.REVERT_FAILURE:
+                    # Try that undo again.
+                    storage.set_atom_state(atom, states.SUCCESS)
+                storage.set_atom_intention(atom, states.REVERT)
+            if storage.get_flow_state() in (states.SUCCESS, states.FAILURE,
+                                            states.SUSPENDED):
+                storage.set_flow_state(states.RUNNING)
+            state = self._run_engine(name, engine)
+        except (exceptions.GeoflowsError, tf_exc.TaskFlowException) as e:
+            return ['%s: %s' % (name, secrets.mask(str(e)))]
+        if state == states.REVERTED:
+            return []
+        return self._unit_failures(name, engine) or [
+            '%s: revert ended %s' % (name, state)]
