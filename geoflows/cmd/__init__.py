@@ -1,0 +1,1 @@
+"""The ``geoflows`` command (cliff): plans, jobs and operations."""

@@ -1,0 +1,193 @@
+"""Shared pieces of the geoflows commands: job display and progress."""
+
+import signal
+import sys
+import threading
+import time
+
+from cliff import columns
+import prettytable
+
+from geoflows import jobs
+
+JOB_FIELDS = ('id', 'operation', 'plan', 'plan_digest', 'state', 'units',
+              'created_at', 'started_at', 'finished_at', 'duration',
+              'attempts', 'owner', 'error')
+
+
+def _table(field_names, rows):
+    table = prettytable.PrettyTable(field_names)
+    table.align = 'l'
+    for row in rows:
+        table.add_row(row)
+    return table.get_string()
+
+
+class StepsColumn(columns.FormattableColumn):
+    """The steps of a job: a table for people, a list for programs."""
+
+    def human_readable(self):
+        if not self._value:
+            return '(no step has run)'
+        return _table(['unit', 'step', 'state', 'started', 'duration'], [
+            (s['unit'], s['step'], s['state'], s['started_at'] or '-',
+             '%.3fs' % s['duration'] if s['duration'] is not None else '-')
+            for s in self._value])
+
+    def machine_readable(self):
+        return self._value
+
+
+class FindingsColumn(columns.FormattableColumn):
+
+    def human_readable(self):
+        if not self._value:
+            return 'none'
+        return _table(['interconnect', 'site', 'resource', 'problem'], [
+            (f['interconnect'], f['site'], f['resource'], f['problem'])
+            for f in self._value])
+
+    def machine_readable(self):
+        return self._value
+
+
+class ResourcesColumn(columns.FormattableColumn):
+
+    def human_readable(self):
+        if not self._value:
+            return 'none'
+        return _table(['interconnect', 'site', 'kind', 'name', 'action'], [
+            (r['interconnect'], r['site'], r['kind'], r['name'], r['action'])
+            for r in self._value])
+
+    def machine_readable(self):
+        return self._value
+
+
+class UnitsColumn(columns.FormattableColumn):
+
+    def human_readable(self):
+        return ', '.join(self._value)
+
+    def machine_readable(self):
+        return self._value
+
+
+def step_rows(steps):
+    rows = []
+    for step in steps:
+        reverting = step['revert_started_at'] is not None
+        start = step['revert_started_at'] if reverting else step['started_at']
+        end = (step['revert_finished_at'] if reverting
+               else step['finished_at'])
+        rows.append({
+            'unit': step['unit'], 'step': step['name'],
+            'state': step['state'],
+            'started_at': jobs.isoformat(step['started_at']),
+            'finished_at': jobs.isoformat(step['finished_at']),
+            'reverted_at': jobs.isoformat(step['revert_finished_at']),
+            'duration': (jobs.seconds_between(start, end)
+                         if start and end else None)})
+    return rows
+
+
+def job_data(job, steps=None):
+    """(columns, values) of a job for a cliff ShowOne."""
+    info = job.to_dict()
+    info['state'] = job.display_state
+    values = [info[field] for field in JOB_FIELDS]
+    values[JOB_FIELDS.index('units')] = UnitsColumn(info['units'])
+    names = list(JOB_FIELDS)
+    result = job.result or {}
+    units = result.get('units', {})
+    resources = [dict(r, interconnect=unit) for unit, report in units.items()
+                 for r in report.get('resources', ())]
+    if resources:
+        names.append('resources')
+        values.append(ResourcesColumn(resources))
+    if any('findings' in report for report in units.values()):
+        names.append('findings')
+        values.append(FindingsColumn(
+            [dict(f, interconnect=unit) for unit, report in units.items()
+             for f in report.get('findings', ())]))
+    if steps is not None:
+        names.append('steps')
+        values.append(StepsColumn(step_rows(steps)))
+    return tuple(names), tuple(values)
+
+
+class ProgressPrinter(object):
+    """Print each step's state changes as they happen (to stderr)."""
+
+    SHOWN = ('RUNNING', 'SUCCESS', 'FAILURE', 'REVERTING', 'REVERTED',
+             'REVERT_FAILURE', 'RETRYING')
+
+    def __init__(self, stream=None):
+        self.stream = stream or sys.stderr
+        self._started = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, event):
+        if event.state not in self.SHOWN:
+            return
+        key = (event.unit, event.step)
+        now = time.monotonic()
+        with self._lock:
+            if event.state in ('RUNNING', 'REVERTING'):
+                self._started[key] = now
+                elapsed = ''
+            else:
+                began = self._started.pop(key, None)
+                elapsed = '%6.2fs' % (now - began) if began else ''
+            line = '%s  %-14s %-44s %-14s %s' % (
+                time.strftime('%H:%M:%S'), event.unit, event.step,
+                event.state, elapsed)
+            if event.error:
+                line += '\n          %s' % event.error
+            self.stream.write(line.rstrip() + '\n')
+            self.stream.flush()
+
+
+def add_progress_arguments(parser):
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument('--progress', dest='progress', action='store_true',
+                       default=None,
+                       help='Show each step as it runs (default: when '
+                            'standard error is a terminal).')
+    group.add_argument('--no-progress', dest='progress',
+                       action='store_false', help='Do not show steps.')
+
+
+def progress_callback(parsed_args):
+    show = parsed_args.progress
+    if show is None:
+        show = sys.stderr.isatty()
+    return ProgressPrinter() if show else None
+
+
+def run_interruptible(runner, job_id, action):
+    """Run ``action()`` (which runs job ``job_id``) with Ctrl-C handling.
+
+    The first Ctrl-C asks the job to stop after its current steps and keep
+    what it did (SUSPENDED, to resume or revert); a second one quits at
+    once (the job can still be resumed or reverted).
+    """
+    interrupted = []
+
+    def on_sigint(signum, frame):
+        if interrupted:
+            raise KeyboardInterrupt()
+        interrupted.append(True)
+        sys.stderr.write(
+            '\nstopping job %s after its current steps; it will be '
+            'SUSPENDED (then: geoflows job resume|revert %s). Ctrl-C again '
+            'quits at once.\n' % (job_id, job_id))
+        runner.abort(job_id, keep=True)
+
+    if threading.current_thread() is not threading.main_thread():
+        return action()
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        return action()
+    finally:
+        signal.signal(signal.SIGINT, previous)

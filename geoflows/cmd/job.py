@@ -1,0 +1,138 @@
+"""geoflows job list | show | resume | revert | abort"""
+
+import time
+
+from cliff import lister
+from cliff import show
+
+from geoflows.cmd import common
+from geoflows import exceptions
+from geoflows import jobs
+
+
+class ListJobs(lister.Lister):
+    """List jobs, newest first."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('--state', action='append',
+                            choices=(jobs.PENDING, jobs.RUNNING, jobs.SUCCESS,
+                                     jobs.FAILED, jobs.REVERTED,
+                                     jobs.SUSPENDED),
+                            help='only jobs in this state (repeatable)')
+        parser.add_argument('--limit', type=int, default=50,
+                            help='at most this many jobs (default 50; 0 '
+                                 'for all)')
+        return parser
+
+    def take_action(self, parsed_args):
+        found = self.app.runner.list(parsed_args.state,
+                                     parsed_args.limit or None)
+        rows = [(j.id, j.operation, j.plan_name, j.display_state,
+                 jobs.isoformat(j.created_at), j.duration, j.owner)
+                for j in found]
+        return (('ID', 'Operation', 'Plan', 'State', 'Created',
+                 'Duration (s)', 'Owner'), rows)
+
+
+class _JobCommand(show.ShowOne):
+
+    exit_code = 0
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('job_id', metavar='ID',
+                            help='job id (or a unique prefix of it)')
+        return parser
+
+    def run(self, parsed_args):
+        rc = super().run(parsed_args)
+        return self.exit_code or rc
+
+    def show_job(self, job, with_steps=True):
+        steps = self.app.runner.steps(job.id)[1] if with_steps else None
+        return common.job_data(job, steps)
+
+
+class ShowJob(_JobCommand):
+    """Show a job and every step with its state and duration."""
+
+    def take_action(self, parsed_args):
+        return self.show_job(self.app.runner.get(parsed_args.job_id))
+
+
+class ResumeJob(_JobCommand):
+    """Finish a job that stopped: after a crash, a kept failure, or an
+    abort with --keep.  A job that was being reverted goes on reverting.
+
+    Exits 0 if the job ends as intended (SUCCESS, or REVERTED when it was
+    reverting), 1 otherwise.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        common.add_progress_arguments(parser)
+        return parser
+
+    def take_action(self, parsed_args):
+        runner = self.app.runner
+        job = runner.get(parsed_args.job_id)
+        mode = job.mode
+        job = common.run_interruptible(
+            runner, job.id, lambda: runner.resume(
+                job.id, on_event=common.progress_callback(parsed_args)))
+        wanted = jobs.SUCCESS if mode == jobs.MODE_RUN else jobs.REVERTED
+        self.exit_code = 0 if job.state == wanted else 1
+        return self.show_job(job)
+
+
+class RevertJob(_JobCommand):
+    """Undo everything a job did, even a job that succeeded.
+
+    Exits 0 if the job ends REVERTED, 1 otherwise (run it again once the
+    cause is fixed: a revert can be repeated).
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        common.add_progress_arguments(parser)
+        return parser
+
+    def take_action(self, parsed_args):
+        runner = self.app.runner
+        job = runner.get(parsed_args.job_id)
+        job = common.run_interruptible(
+            runner, job.id, lambda: runner.revert(
+                job.id, on_event=common.progress_callback(parsed_args)))
+        self.exit_code = 0 if job.state == jobs.REVERTED else 1
+        return self.show_job(job)
+
+
+class AbortJob(_JobCommand):
+    """Stop a running job after its current steps, then revert it (or
+    keep what it did with --keep: the job ends SUSPENDED)."""
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('--keep', action='store_true',
+                            help='do not revert: leave the job SUSPENDED '
+                                 'for a later resume or revert')
+        parser.add_argument('--wait', type=float, default=300, metavar='S',
+                            help='seconds to wait for the job to stop '
+                                 '(default 300; 0 to return at once)')
+        return parser
+
+    def take_action(self, parsed_args):
+        runner = self.app.runner
+        job = runner.abort(parsed_args.job_id, keep=parsed_args.keep)
+        deadline = time.monotonic() + parsed_args.wait
+        while job.state == jobs.RUNNING and not job.stale and \
+                time.monotonic() < deadline:
+            time.sleep(0.5)
+            job = runner.get(job.id)
+        if job.state == jobs.RUNNING and not job.stale:
+            if parsed_args.wait:
+                raise exceptions.JobError(
+                    'job %s has not stopped after %ss; it stops after its '
+                    'current steps' % (job.id, parsed_args.wait))
+        return self.show_job(job)
