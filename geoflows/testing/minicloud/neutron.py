@@ -1,0 +1,196 @@
+"""One real Neutron API site on 127.0.0.1, for tests and demos.
+
+Neutron runs with ML2 and the router, segments, bgpvpn, flow_classifier,
+sfc and vpnaas service plugins, without Keystone (noauth: every caller is
+admin), without agents and without a data plane.  Its database is a SQLite
+file in the site's directory.  What a real site's agents would do is
+simulated where the API depends on it:
+
+* one DHCP agent per availability zone is announced at boot, so networks
+  may carry availability zone hints (cells are identified by their zone);
+* VPN services and IPsec site connections are reported ACTIVE by the
+  ``agentless_vpn`` driver.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+from geoflows.testing.minicloud import process
+
+FILES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'files')
+CONSTRAINTS = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                           'constraints-neutron.txt')
+PACKAGES = ('neutron', 'networking-bgpvpn', 'networking-sfc',
+            'neutron-vpnaas')
+
+PHYSICAL_NETWORKS = ('physnet1', 'physnet2')
+AVAILABILITY_ZONES = ('az1', 'az2')
+
+_NEUTRON_CONF = """\
+[DEFAULT]
+core_plugin = ml2
+service_plugins = router,segments,bgpvpn,flow_classifier,sfc,vpnaas
+auth_strategy = noauth
+transport_url = fake:/
+api_paste_config = {datadir}/api-paste.ini
+state_path = {datadir}
+host = {name}
+allow_overlapping_ips = true
+notify_nova_on_port_status_changes = false
+notify_nova_on_port_data_changes = false
+dhcp_agent_notification = false
+debug = false
+use_stderr = true
+
+[database]
+connection = sqlite:///{datadir}/neutron.sqlite
+sqlite_synchronous = false
+
+[oslo_concurrency]
+lock_path = {datadir}/lock
+
+[oslo_messaging_notifications]
+driver = noop
+
+[service_providers]
+service_provider = BGPVPN:Dummy:networking_bgpvpn.neutron.services.service_drivers.driver_api.BGPVPNDriverRC:default
+service_provider = VPN:agentless:agentless_vpn.AgentlessIPsecVPNDriver:default
+
+[sfc]
+drivers = dummy
+
+[flowclassifier]
+drivers = dummy
+"""
+
+_ML2_CONF = """\
+[ml2]
+type_drivers = flat,vlan,vxlan
+tenant_network_types = vxlan
+mechanism_drivers =
+extension_drivers = port_security
+
+[ml2_type_flat]
+flat_networks = *
+
+[ml2_type_vlan]
+network_vlan_ranges = {vlan_ranges}
+
+[ml2_type_vxlan]
+vni_ranges = 1000:1999
+"""
+
+
+class NeutronSite(object):
+    """A Neutron API server with its data directory."""
+
+    def __init__(self, name, datadir, venv, port=None):
+        self.name = name
+        self.datadir = os.path.abspath(datadir)
+        self.venv = venv
+        self.port = port
+
+    @property
+    def url(self):
+        return 'http://127.0.0.1:%d/' % self.port
+
+    @property
+    def log_file(self):
+        return os.path.join(self.datadir, 'server.log')
+
+    @property
+    def pid_file(self):
+        return os.path.join(self.datadir, 'server.pid')
+
+    def _python(self):
+        return os.path.join(self.venv, 'bin', 'python')
+
+    def schema_cache(self):
+        """An empty schema, built once per venv and copied for each site."""
+        cache = os.path.join(self.venv, 'geoflows-neutron-schema.sqlite')
+        if not os.path.exists(cache):
+            tmp = cache + '.%d.tmp' % os.getpid()
+            out = subprocess.run(
+                [self._python(), os.path.join(FILES, 'neutron_dbinit.py'),
+                 'sqlite:///' + tmp],
+                capture_output=True, text=True,
+                env=dict(os.environ, PYTHONWARNINGS='ignore'))
+            if out.returncode != 0:
+                raise process.ServiceError(
+                    'creating the Neutron schema failed:\n%s' % out.stderr)
+            os.replace(tmp, cache)
+        return cache
+
+    def write_config(self):
+        os.makedirs(os.path.join(self.datadir, 'lock'), exist_ok=True)
+        vlan_ranges = ','.join('%s:%d:%d' % (net, 100 * (i + 1),
+                                             100 * (i + 1) + 99)
+                               for i, net in enumerate(PHYSICAL_NETWORKS))
+        files = {
+            'neutron.conf': _NEUTRON_CONF.format(datadir=self.datadir,
+                                                 name=self.name),
+            'ml2_conf.ini': _ML2_CONF.format(vlan_ranges=vlan_ranges),
+            'site.json': json.dumps({
+                'port': self.port,
+                'serialize': True,
+                'availability_zones': list(AVAILABILITY_ZONES)}),
+        }
+        for filename, text in files.items():
+            with open(os.path.join(self.datadir, filename), 'w') as f:
+                f.write(text)
+        shutil.copy(os.path.join(self.venv, 'etc', 'neutron',
+                                 'api-paste.ini'),
+                    os.path.join(self.datadir, 'api-paste.ini'))
+
+    def reset_database(self):
+        shutil.copy(self.schema_cache(),
+                    os.path.join(self.datadir, 'neutron.sqlite'))
+
+    def start(self, timeout=120):
+        if self.is_running():
+            raise process.ServiceError('%s is already running (pid %d)'
+                                       % (self.name, self.pid()))
+        os.makedirs(self.datadir, exist_ok=True)
+        self.write_config()
+        self.reset_database()
+        pid = process.spawn(
+            [self._python(), os.path.join(FILES, 'neutron_serve.py'),
+             self.datadir],
+            log_file=self.log_file,
+            env={'PYTHONWARNINGS': 'ignore'})
+        with open(self.pid_file, 'w') as f:
+            f.write(str(pid))
+        process.wait_for_line(self.log_file, 'READY', pid, timeout,
+                              what='Neutron site %s' % self.name)
+
+    def pid(self):
+        return process.read_pid(self.pid_file)
+
+    def is_running(self):
+        pid = self.pid()
+        return pid is not None and process.is_alive(pid, 'neutron_serve.py')
+
+    def stop(self, timeout=15):
+        pid = self.pid()
+        if pid is not None and process.is_alive(pid, 'neutron_serve.py'):
+            process.terminate(pid, timeout, signal.SIGTERM)
+        if os.path.exists(self.pid_file):
+            os.unlink(self.pid_file)
+
+    def status(self):
+        pid = self.pid()
+        alive = self.is_running()
+        return {'name': self.name, 'service': 'neutron', 'url': self.url,
+                'pid': pid if alive else None,
+                'state': 'running' if alive else 'stopped',
+                'rss_mib': process.rss_mib(pid) if alive else None,
+                'log': self.log_file}
+
+    def wait_stopped(self, timeout=15):
+        deadline = time.monotonic() + timeout
+        while self.is_running() and time.monotonic() < deadline:
+            time.sleep(0.1)

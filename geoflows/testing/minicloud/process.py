@@ -1,0 +1,114 @@
+"""Small process helpers for the minicloud services."""
+
+import os
+import signal
+import socket
+import subprocess
+import time
+
+
+class ServiceError(Exception):
+    """A service did not start or stop as asked."""
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def spawn(argv, log_file, env=None):
+    """Start ``argv`` detached from this process; return its pid."""
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    with open(log_file, 'w') as log:
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, env=full_env,
+                                start_new_session=True)
+    return proc.pid
+
+
+def read_pid(pid_file):
+    try:
+        with open(pid_file) as f:
+            return int(f.read().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def is_alive(pid, marker):
+    """True if ``pid`` runs and its command line contains ``marker``.
+
+    The marker guards against a recycled pid that now belongs to another
+    program; a zombie has an empty command line and counts as dead.
+    """
+    try:
+        with open('/proc/%d/cmdline' % pid, 'rb') as f:
+            return marker.encode() in f.read()
+    except OSError:
+        return False
+
+
+def _reap(pid):
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def terminate(pid, timeout, sig=signal.SIGTERM):
+    """Stop ``pid`` with ``sig``, then SIGKILL after ``timeout`` seconds."""
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _reap(pid)
+        if not os.path.exists('/proc/%d' % pid) or not is_alive(pid, ''):
+            return
+        time.sleep(0.1)
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        return
+    _reap(pid)
+
+
+def wait_for_line(log_file, prefix, pid, timeout, what):
+    """Wait until a line of ``log_file`` starts with ``prefix``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        _reap(pid)
+        try:
+            with open(log_file) as f:
+                if any(line.startswith(prefix) for line in f):
+                    return
+        except OSError:
+            pass
+        if not is_alive(pid, ''):
+            raise ServiceError('%s exited during start-up; last lines of %s:'
+                               '\n%s' % (what, log_file, tail(log_file)))
+        time.sleep(0.2)
+    raise ServiceError('%s was not ready after %ds; see %s'
+                       % (what, timeout, log_file))
+
+
+def tail(path, lines=30):
+    try:
+        with open(path) as f:
+            return ''.join(f.readlines()[-lines:])
+    except OSError:
+        return '(no log)'
+
+
+def rss_mib(pid):
+    try:
+        with open('/proc/%d/status' % pid) as f:
+            for line in f:
+                if line.startswith('VmRSS:'):
+                    return int(line.split()[1]) // 1024
+    except OSError:
+        return None
+    return None
