@@ -10,9 +10,9 @@ import threading
 
 from keystoneauth1 import exceptions as ksa_exc
 import openstack
-from openstack import exceptions as os_exc
 import openstack.config
 from openstack.config import exceptions as config_exc
+from openstack import exceptions as os_exc
 
 from geoflows import exceptions
 from geoflows import secrets

@@ -1,10 +1,12 @@
 """What running steps need from their process.
 
-Taskflow tasks are rebuilt from a job's persisted spec and must not carry
-clients or database handles (they are not JSON, and a resumed job runs in
-another process).  They reach them at execute time through the context that
-the runner installs: site connections, the state store and the secret
-resolver.  Tests install a context with a fake cloud.
+Taskflow tasks are rebuilt from a job's persisted spec and never hold
+clients or database handles in what is persisted.  The runner that loads a
+flow binds each of its tasks to the runner's context (site connections, the
+state store, the secret resolver) before running it, so that several
+runners can live in one process.  A task that was not bound (a test, a
+script calling a task directly) uses the context installed with
+:func:`install`.
 """
 
 import threading
@@ -22,8 +24,10 @@ class Context(object):
 
 
 def install(context):
-    """Make ``context`` the one steps of this process use; return the
-    previous one."""
+    """Make ``context`` the one steps of this process use.
+
+    Returns the previous one.
+    """
     global _current
     with _lock:
         previous, _current = _current, context

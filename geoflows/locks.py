@@ -105,13 +105,6 @@ class DatabaseLocks(object):
 def for_store(store):
     """The lock service that matches ``store``'s database."""
     if store.dialect == 'sqlite':
-        database = store.engine.url.database or ':memory:'
-        if database == ':memory:':
-            directory = os.path.join(os.path.expanduser('~'), '.cache',
-                                     'geoflows', 'locks-memory-%d'
-                                     % os.getpid())
-        else:
-            directory = os.path.join(os.path.dirname(os.path.abspath(
-                database)), 'locks')
-        return FileLocks(directory)
+        return FileLocks(os.path.join(os.path.dirname(os.path.abspath(
+            store.engine.url.database)), 'locks'))
     return DatabaseLocks(store.engine, store.dialect)

@@ -15,6 +15,11 @@ OPERATIONS = INTERCONNECT_OPERATIONS
 
 def options_from_config(conf):
     """The options a job's flows need, frozen into the job at its start."""
+    if conf.bgpvpn.route_target_first > conf.bgpvpn.route_target_last:
+        raise exceptions.ConfigError(
+            '[bgpvpn] route_target_first (%d) is above route_target_last '
+            '(%d)' % (conf.bgpvpn.route_target_first,
+                      conf.bgpvpn.route_target_last))
     return {
         'route_target_pool': {'asn': conf.bgpvpn.route_target_asn,
                               'first': conf.bgpvpn.route_target_first,
@@ -27,8 +32,8 @@ def options_from_config(conf):
 def _select(plan, names):
     if not plan.interconnects:
         raise exceptions.GeoflowsError(
-            'plan %r (%s) defines no interconnects' % (plan.name,
-                                                        plan.source))
+            'plan %r (%s) defines no interconnects'
+            % (plan.name, plan.source))
     if not names:
         return list(plan.interconnects)
     selected = []
@@ -48,8 +53,8 @@ def build_units(operation, plan, names=None):
     """The units of ``operation`` on ``plan``."""
     if operation not in OPERATIONS:
         raise exceptions.GeoflowsError(
-            'unknown operation %r (known: %s)' % (operation,
-                                                   ', '.join(OPERATIONS)))
+            'unknown operation %r (known: %s)'
+            % (operation, ', '.join(OPERATIONS)))
     units = []
     for ic in _select(plan, names):
         units.append({

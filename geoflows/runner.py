@@ -69,6 +69,15 @@ def atom_names(flow):
     return names
 
 
+def bind(flow, ctx):
+    """Bind every task of ``flow`` to ``ctx`` (see geoflows.context)."""
+    for node, _data in flow.iter_nodes():
+        if hasattr(node, 'iter_nodes'):
+            bind(node, ctx)
+        elif hasattr(node, 'bind'):
+            node.bind(ctx)
+
+
 def describe_failure(failure):
     text = failure.exception_str or str(failure)
     return secrets.mask(text)
@@ -120,8 +129,14 @@ class Runner(object):
         self.keep_on_failure = keep_on_failure
         self._runs = {}
         self._runs_lock = threading.Lock()
+        # Long-lived pools shared by the jobs of this runner: one runs
+        # units (each blocks in its engine), the other runs their steps.
+        self.unit_pool = futurist.ThreadPoolExecutor(
+            max_workers=max_parallel_units)
+        self.call_pool = futurist.ThreadPoolExecutor(
+            max_workers=max_parallel_calls)
         secrets.install_log_masking()
-        context.install(context.Context(clouds, store, secret_resolver))
+        self.context = context.Context(clouds, store, secret_resolver)
 
     @classmethod
     def from_config(cls, conf=None):
@@ -142,6 +157,15 @@ class Runner(object):
                    max_parallel_calls=conf.runner.max_parallel_calls,
                    abort_poll_interval=conf.runner.abort_poll_interval,
                    keep_on_failure=conf.runner.keep_on_failure)
+
+    def close(self):
+        """Stop the runner's threads (its jobs must have ended).
+
+        Idle futurist workers notice the shutdown within a second; nothing
+        is left to wait for, so do not.
+        """
+        self.unit_pool.shutdown(wait=False)
+        self.call_pool.shutdown(wait=False)
 
     # -- queries ---------------------------------------------------------
 
@@ -366,9 +390,6 @@ class _JobRun(object):
                                    name='abort-watch-%s' % self.job.id[:8],
                                    daemon=True)
         watcher.start()
-        calls = futurist.ThreadPoolExecutor(
-            max_workers=self.runner.max_parallel_calls)
-        self.calls = calls
         try:
             if mode == jobs.MODE_RUN:
                 self._forward()
@@ -388,7 +409,6 @@ class _JobRun(object):
             self._backward(reason)
         finally:
             done.set()
-            calls.shutdown(wait=True)
 
     def _finish(self, state, error=None, result=None):
         fields = {'state': state, 'finished_at': store_mod.utcnow(),
@@ -425,50 +445,47 @@ class _JobRun(object):
                 self._stop.set()
         started = set(done)
         running = {}
-        pool = futurist.ThreadPoolExecutor(
-            max_workers=self.runner.max_parallel_units)
-        try:
-            while True:
-                if not self._stop.is_set():
-                    for name in networkx.topological_sort(self.graph):
-                        if name in started:
-                            continue
-                        if all(p in done for p in
-                               self.graph.predecessors(name)):
-                            started.add(name)
-                            running[pool.submit(self._run_unit, name)] = name
-                if not running:
-                    return
-                finished, _ = waiters.wait_for_any(list(running))
-                for future in finished:
-                    name = running.pop(future)
-                    if future.result():
-                        done.add(name)
-                    else:
-                        self._stop.set()
-        finally:
-            pool.shutdown(wait=True)
+        pool = self.runner.unit_pool
+        while True:
+            if not self._stop.is_set():
+                for name in networkx.topological_sort(self.graph):
+                    if name in started:
+                        continue
+                    if all(p in done for p in self.graph.predecessors(name)):
+                        started.add(name)
+                        running[pool.submit(self._run_unit, name)] = name
+            if not running:
+                return
+            finished, _ = waiters.wait_for_any(list(running))
+            for future in finished:
+                name = running.pop(future)
+                if future.result():
+                    done.add(name)
+                else:
+                    self._stop.set()
 
     def _load(self, name, keep):
         unit = self.units[name]
         fd = self.details[name]
         flow = flows.build(unit['flow'], unit['args'], self.options)
+        bind(flow, self.runner.context)
         fresh = len(fd) == 0
         engine = engines.load(
             flow, flow_detail=fd, book=self.book,
             backend=self.runner.backend, engine='parallel',
-            executor=self.calls, never_resolve=keep,
+            executor=self.runner.call_pool, never_resolve=keep,
             store={'job_id': self.job.id} if fresh else None)
         engine.compile()
         engine.prepare()
         return flow, engine
 
-    def _run_engine(self, name, engine):
-        with self._lock:
-            self._engines[name] = engine
-            abort = self._abort
-        if abort:
-            engine.suspend()
+    def _run_engine(self, name, engine, forward=True):
+        if forward:  # an abort stops forward engines, never reverting ones
+            with self._lock:
+                self._engines[name] = engine
+                abort = self._abort
+            if abort:
+                engine.suspend()
         listener = (_Progress(engine, self.job.id, name, self.on_event)
                     if self.on_event else None)
         try:
@@ -536,13 +553,9 @@ class _JobRun(object):
             names = [n for n in generation if self._needs_revert(n)]
             if not names:
                 continue
-            pool = futurist.ThreadPoolExecutor(
-                max_workers=self.runner.max_parallel_units)
-            try:
-                results = dict(zip(names, pool.map(self._revert_unit,
-                                                   names)))
-            finally:
-                pool.shutdown(wait=True)
+            futures = [self.runner.unit_pool.submit(self._revert_unit, name)
+                       for name in names]
+            results = dict(zip(names, (f.result() for f in futures)))
             for name, messages in results.items():
                 errors.extend(messages)
             if errors:
@@ -576,7 +589,7 @@ class _JobRun(object):
             if storage.get_flow_state() in (states.SUCCESS, states.FAILURE,
                                             states.SUSPENDED):
                 storage.set_flow_state(states.RUNNING)
-            state = self._run_engine(name, engine)
+            state = self._run_engine(name, engine, forward=False)
         except (exceptions.GeoflowsError, tf_exc.TaskFlowException) as e:
             return ['%s: %s' % (name, secrets.mask(str(e)))]
         if state == states.REVERTED:

@@ -23,12 +23,15 @@ from geoflows import exceptions
 MASK = '***'
 # Values of these keys are masked even when nobody registered them (a key
 # read back from an API answer before geoflows knew it).
+_SECRET_KEY = r'[A-Za-z_]*(?:psk|password|secret)'
 _KEY_PATTERNS = [re.compile(p, re.IGNORECASE) for p in (
-    r'("(?:psk|password|secret)"\s*:\s*")[^"]*(")',
-    r"('(?:psk|password|secret)'\s*:\s*')[^']*(')",
-    r'(\b(?:psk|password)=)[^\s,)&]*()',
+    # "key": "value" and 'key': 'value', escaped quotes included
+    r'("%s"\s*:\s*")(?:[^"\\]|\\.)*(")' % _SECRET_KEY,
+    r"('%s'\s*:\s*')(?:[^'\\]|\\.)*(')" % _SECRET_KEY,
+    # key=value
+    r'(\b%s=)[^\s,)&;]*()' % _SECRET_KEY,
 )]
-_MIN_LENGTH = 4  # shorter values would mask innocent text everywhere
+_MIN_LENGTH = 8  # shorter values would mask innocent text everywhere
 
 _lock = threading.Lock()
 _values = frozenset()
@@ -65,6 +68,17 @@ def mask(text):
         if value in text:
             text = text.replace(value, MASK)
     return text
+
+
+def mask_data(value):
+    """A copy of JSON-like ``value`` with every string masked."""
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, dict):
+        return {key: mask_data(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [mask_data(item) for item in value]
+    return value
 
 
 def install_log_masking():
@@ -127,10 +141,15 @@ class SecretResolver(object):
 
     def __init__(self, master_key_file):
         self.master_key_file = master_key_file
+        self._master_key = None
+        self._lock = threading.Lock()
 
     def resolve(self, source, purpose):
-        """Return the secret for ``source``; ``purpose`` names its use,
-        e.g. ``psk/PLAN/INTERCONNECT`` (derived keys depend on it)."""
+        """Return the secret for ``source``.
+
+        ``purpose`` names its use, e.g. ``psk/PLAN/INTERCONNECT`` (derived
+        keys depend on it).
+        """
         if source.get('env'):
             value = os.environ.get(source['env'])
             if not value:
@@ -142,6 +161,12 @@ class SecretResolver(object):
             value = self._read_file(source['file'], purpose)
         else:
             value = self._derive(purpose)
+        if len(value) < _MIN_LENGTH:
+            # Too short to be safe, and to be masked without masking
+            # innocent text.
+            raise exceptions.ConfigError(
+                '%s: the secret from %s is shorter than %d characters; use '
+                'a longer one' % (purpose, describe(source), _MIN_LENGTH))
         register(value)
         return value
 
@@ -161,20 +186,18 @@ class SecretResolver(object):
 
     def master_key(self):
         """The master key, created (mode 0600) if it does not exist yet."""
+        with self._lock:
+            if self._master_key is None:
+                self._master_key = self._load_or_create_master_key()
+            return self._master_key
+
+    def _load_or_create_master_key(self):
         path = os.path.expanduser(self.master_key_file)
         try:
             with open(path, 'rb') as f:
                 key = f.read().strip()
         except FileNotFoundError:
-            os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
-            key = _random.token_hex(32).encode()
-            try:
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL,
-                             0o600)
-            except FileExistsError:  # another process was quicker
-                return self.master_key()
-            with os.fdopen(fd, 'wb') as f:
-                f.write(key + b'\n')
+            key = self._create_master_key(path)
         except OSError as e:
             raise exceptions.ConfigError('cannot read the master key %s: %s'
                                          % (path, e.strerror or e))
@@ -182,6 +205,28 @@ class SecretResolver(object):
             raise exceptions.ConfigError(
                 'the master key %s is too short (at least 32 characters)'
                 % path)
+        return key
+
+    @staticmethod
+    def _create_master_key(path):
+        # Write the whole key to a private temporary file, then link it into
+        # place: another process never sees a partial key, and if two
+        # create it at once, both use the one that won.
+        os.makedirs(os.path.dirname(path) or '.', exist_ok=True)
+        key = _random.token_hex(32).encode()
+        tmp = '%s.%d.tmp' % (path, os.getpid())
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, 'wb') as f:
+            f.write(key + b'\n')
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            with open(path, 'rb') as f:
+                key = f.read().strip()
+        finally:
+            os.unlink(tmp)
         return key
 
     def _derive(self, purpose):

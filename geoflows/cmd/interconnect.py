@@ -47,8 +47,11 @@ class _Operation(show.ShowOne):
 
 
 class Setup(_Operation):
-    """Build interconnects on both sides (again: repairs, creates nothing
-    twice).  Exits 0 on success, 1 if the job failed."""
+    """Build interconnects on both sides.
+
+    Running it again repairs what is missing and creates nothing twice.
+    Exits 0 on success, 1 if the job failed.
+    """
 
     operation = 'interconnect.setup'
 
@@ -67,8 +70,10 @@ class Setup(_Operation):
 
 
 class Check(_Operation):
-    """Compare both sides of interconnects with the plan.  Exits 0 when
-    everything matches, 1 on drift or if the check could not run."""
+    """Compare both sides of interconnects with the plan.
+
+    Exits 0 when everything matches, 1 on drift or if the check failed.
+    """
 
     operation = 'interconnect.check'
 
@@ -81,7 +86,9 @@ class Check(_Operation):
 
 
 class Teardown(_Operation):
-    """Remove interconnects from both sides: what geoflows created, nothing
-    else.  Safe to repeat."""
+    """Remove interconnects from both sides (what geoflows created).
+
+    Safe to repeat.
+    """
 
     operation = 'interconnect.teardown'

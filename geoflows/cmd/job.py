@@ -62,8 +62,9 @@ class ShowJob(_JobCommand):
 
 
 class ResumeJob(_JobCommand):
-    """Finish a job that stopped: after a crash, a kept failure, or an
-    abort with --keep.  A job that was being reverted goes on reverting.
+    """Finish a job that stopped (crash, kept failure, abort --keep).
+
+    A job that was being reverted goes on reverting.
 
     Exits 0 if the job ends as intended (SUCCESS, or REVERTED when it was
     reverting), 1 otherwise.
@@ -109,8 +110,10 @@ class RevertJob(_JobCommand):
 
 
 class AbortJob(_JobCommand):
-    """Stop a running job after its current steps, then revert it (or
-    keep what it did with --keep: the job ends SUSPENDED)."""
+    """Stop a running job after its current steps, then revert it.
+
+    With --keep nothing is reverted: the job ends SUSPENDED.
+    """
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)

@@ -27,6 +27,9 @@ def parse(text, source='<plan>'):
     except loader.LoadError as e:
         raise exceptions.PlanError(source, [
             Problem(e.path, e.message, e.position)])
+    except RecursionError:
+        raise exceptions.PlanError(source, [Problem(
+            (), 'the document nests too deeply to be a plan')])
     return from_document(document, source)
 
 
@@ -45,7 +48,8 @@ def from_document(document, source='<plan>'):
         problems = validate.semantic_problems(plan)
     if problems:
         for problem in problems:
-            problem.position = document.position(problem.path)
+            problem.position = document.position(problem.path,
+                                                 key=problem.at_key)
         problems.sort(key=lambda p: (p.position.line if p.position else 0,
                                      p.position.column if p.position else 0))
         raise exceptions.PlanError(source, problems)

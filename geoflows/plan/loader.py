@@ -4,6 +4,8 @@ PyYAML's own loaders forget positions and silently keep the last of two
 duplicate keys; an operator needs both to fix a plan quickly.
 """
 
+import re
+
 import yaml
 from yaml import nodes
 
@@ -20,16 +22,22 @@ class Position(object):
 
 
 class Document(object):
-    """Parsed plan data plus the position of every value, by path."""
+    """Parsed plan data plus the position of every value and key, by path."""
 
-    def __init__(self, data, positions):
+    def __init__(self, data, positions, key_positions=None):
         self.data = data
         self._positions = positions
+        self._key_positions = key_positions or {}
 
-    def position(self, path):
-        """Position of ``path`` (a tuple of keys and indexes), or of the
-        closest enclosing value that has one."""
+    def position(self, path, key=False):
+        """Position of the value at ``path``, or of its key if ``key``.
+
+        ``path`` is a tuple of keys and indexes.  Falls back to the closest
+        enclosing value that has a position.
+        """
         path = tuple(path)
+        if key and path in self._key_positions:
+            return self._key_positions[path]
         while path not in self._positions and path:
             path = path[:-1]
         return self._positions.get(path)
@@ -52,30 +60,53 @@ def _position(mark):
 class _Builder(yaml.SafeLoader):
     """Build Python data from a composed YAML node tree."""
 
-    def build(self, node, path, positions):
+    def build(self, node, path, positions, key_positions, ancestors=()):
+        if any(node is ancestor for ancestor in ancestors):
+            raise LoadError('recursive alias: this value contains itself',
+                            _position(node.start_mark), path)
+        ancestors = ancestors + (node,)
         positions[path] = _position(node.start_mark)
         if isinstance(node, nodes.MappingNode):
-            self.flatten_mapping(node)  # resolves merge keys (<<)
-            result = {}
-            for key_node, value_node in node.value:
+            own_keys = {}
+            for key_node, _value in node.value:
                 if not isinstance(key_node, nodes.ScalarNode):
                     raise LoadError('a mapping key must be a plain value',
                                     _position(key_node.start_mark), path)
-                key = self.construct_object(key_node)
-                if not isinstance(key, str):
-                    key = str(key)
-                if key in result:
+                if key_node.tag == 'tag:yaml.org,2002:merge':
+                    continue  # "<<": flattened below
+                key = str(self.construct_object(key_node))
+                if key in own_keys:
                     raise LoadError(
-                        'duplicate key %r (first defined at line %s)'
-                        % (key, positions[path + (key,)].line),
+                        'duplicate key %r (first defined at line %d)'
+                        % (key, own_keys[key].line),
                         _position(key_node.start_mark), path + (key,))
+                own_keys[key] = _position(key_node.start_mark)
+            # Merged keys come first; keys written here override them.
+            self.flatten_mapping(node)
+            result = {}
+            for key_node, value_node in node.value:
+                key = str(self.construct_object(key_node))
+                key_positions[path + (key,)] = own_keys.get(
+                    key, _position(key_node.start_mark))
                 result[key] = self.build(value_node, path + (key,),
-                                         positions)
+                                         positions, key_positions, ancestors)
             return result
         if isinstance(node, nodes.SequenceNode):
-            return [self.build(item, path + (index,), positions)
+            return [self.build(item, path + (index,), positions,
+                               key_positions, ancestors)
                     for index, item in enumerate(node.value)]
         return self.construct_object(node, deep=True)
+
+
+# YAML 1.1 reads yes/no/on/off as booleans ("the Norway problem"); plans
+# follow YAML 1.2, where only true and false are.
+_Builder.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers
+            if tag != 'tag:yaml.org,2002:bool']
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+_Builder.add_implicit_resolver(
+    'tag:yaml.org,2002:bool', re.compile(r'^(?:true|True|TRUE|false|False|'
+                                         r'FALSE)$'), list('tTfF'))
 
 
 def load(text, name='<plan>'):
@@ -86,8 +117,8 @@ def load(text, name='<plan>'):
             root = loader.get_single_node()
             if root is None:
                 raise LoadError('the file is empty', Position(1, 1))
-            positions = {}
-            data = loader.build(root, (), positions)
+            positions, key_positions = {}, {}
+            data = loader.build(root, (), positions, key_positions)
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as e:
@@ -98,4 +129,4 @@ def load(text, name='<plan>'):
                         _position(mark) if mark else None)
     except yaml.YAMLError as e:
         raise LoadError('not valid YAML: %s' % e)
-    return Document(data, positions)
+    return Document(data, positions, key_positions)

@@ -1,5 +1,6 @@
 """The plan as objects, built from a document that passed validation."""
 
+import copy
 import dataclasses
 import hashlib
 import json
@@ -99,14 +100,15 @@ class Plan:
                     'subnets': list(ep.subnets),
                     'router': dict(ep.router) if ep.router else None,
                     'segment': dict(ep.segment) if ep.segment else None}
-        return {'plan': self.name, 'name': ic.name,
-                'overlay': dict(ic.overlay),
-                'local': endpoint('local', ic.local),
-                'remote': endpoint('remote', ic.remote)}
+        # A deep copy: whoever changes the spec must not change the plan.
+        return copy.deepcopy({'plan': self.name, 'name': ic.name,
+                              'overlay': ic.overlay,
+                              'local': endpoint('local', ic.local),
+                              'remote': endpoint('remote', ic.remote)})
 
 
 def _overlay_with_defaults(overlay):
-    overlay = dict(overlay)
+    overlay = copy.deepcopy(overlay)
     kind = overlay['type']
     if kind == 'bgpvpn':
         overlay.setdefault('vpn_type', 'l3')

@@ -18,10 +18,11 @@ SCHEMA_FILE = os.path.join(os.path.dirname(os.path.dirname(
 class Problem(object):
     """One thing wrong with a plan, at ``path`` (a tuple of keys/indexes)."""
 
-    def __init__(self, path, message, position=None):
+    def __init__(self, path, message, position=None, at_key=False):
         self.path = tuple(path)
         self.message = message
         self.position = position
+        self.at_key = at_key  # about the key at path, not its value
 
     @property
     def place(self):
@@ -68,46 +69,74 @@ def _describe_type(value):
             type(None): 'nothing'}.get(type(value), type(value).__name__)
 
 
+_PATTERN_HINTS = {
+    ('env',): 'a variable name: letters, digits and _, not starting with a '
+              'digit',
+    ('route_targets',): 'a route target is ASN:number or IPv4:number, e.g. '
+                        '64512:100',
+}
+
+
+def _pattern_hint(path, schema_part):
+    for suffix, hint in _PATTERN_HINTS.items():
+        tail = tuple(p for p in path if not isinstance(p, int))
+        if tail[-len(suffix):] == suffix:
+            return hint
+    return schema_part.get('description', 'expected pattern %s'
+                           % schema_part.get('pattern'))
+
+
 def _schema_message(error):
-    """Turn a jsonschema error into an operator's message."""
+    """Turn a jsonschema error into (path, message, at_key)."""
     kind = error.validator
     value = error.instance
     path = tuple(error.absolute_path)
+    if 'propertyNames' in error.schema_path:
+        # The error is about a key of the mapping at ``path``.
+        return path + (value,), '%r is not a valid name: %s' % (
+            value, _pattern_hint(path, error.schema)), True
     if path and path[-1] == 'psk' and kind in ('type', 'minProperties'):
         return path, ('a pre-shared key is never written in a plan; use '
-                      '{derive: true}, {env: VARIABLE} or {file: PATH}')
+                      '{derive: true}, {env: VARIABLE} or {file: PATH}'), False
     if kind == 'additionalProperties':
         allowed = sorted(error.schema.get('properties', {}))
         extra = sorted(set(value) - set(allowed))
         return path + (extra[0],), 'unknown key %r (allowed here: %s)' % (
-            extra[0], ', '.join(allowed))
+            extra[0], ', '.join(allowed)), True
     if kind == 'required':
         return path, error.message.replace('is a required property',
-                                           'is required here')
+                                           'is required here'), False
     if kind == 'const' and path == ('version',):
         return path, ('unsupported plan version %r: this geoflows reads '
-                      'version 1' % (value,))
+                      'version 1' % (value,)), False
+    if kind == 'const' and error.validator_value is True:
+        return path, 'the only value allowed here is true', False
     if kind == 'const':
-        return path, 'must be %r' % (error.validator_value,)
+        return path, 'must be %r' % (error.validator_value,), False
     if kind == 'enum':
         return path, '%r is not one of: %s' % (
-            value, ', '.join(str(v) for v in error.validator_value))
+            value, ', '.join(str(v) for v in error.validator_value)), False
     if kind == 'type':
         return path, 'expected %s, got %s' % (
             {'object': 'a mapping', 'array': 'a list',
              'string': 'a string', 'integer': 'an integer',
              'boolean': 'a boolean'}.get(error.validator_value,
                                          error.validator_value),
-            _describe_type(value))
+            _describe_type(value)), False
     if kind == 'pattern':
-        hint = error.schema.get('description', 'expected pattern %s'
-                                % error.validator_value)
-        return path, '%r is not valid: %s' % (value, hint)
-    if kind == 'propertyNames':
-        return path, error.message
+        return path, '%r is not valid: %s' % (
+            value, _pattern_hint(path, error.schema)), False
     if kind in ('maxProperties', 'minProperties') and path[-1:] == ('psk',):
-        return path, 'give exactly one of derive, env or file'
-    return path, error.message
+        return path, 'give exactly one of derive, env or file', False
+    if kind == 'minProperties':
+        return path, 'must not be empty', False
+    if kind in ('minimum', 'maximum'):
+        return path, '%r is %s the %s %r' % (
+            value, 'below' if kind == 'minimum' else 'above', kind,
+            error.validator_value), False
+    if kind in ('minItems', 'minLength'):
+        return path, 'must not be empty', False
+    return path, error.message, False
 
 
 def schema_problems(data):
@@ -117,10 +146,10 @@ def schema_problems(data):
     for error in validator.iter_errors(data):
         # Errors under if/then show up once per branch; keep the leaves.
         for leaf in (error.context or [error]):
-            path, message = _schema_message(leaf)
+            path, message, at_key = _schema_message(leaf)
             if (path, message) not in seen:
                 seen.add((path, message))
-                problems.append(Problem(path, message))
+                problems.append(Problem(path, message, at_key=at_key))
     return problems
 
 
@@ -180,12 +209,15 @@ def _check_overlaps(problems, ic, local, remote):
     seen = []
     for path, cidr in local + remote:
         for other_path, other in seen:
-            if cidr.version == other.version and cidr.overlaps(other):
-                problems.append(Problem(path, (
-                    '%s overlaps %s (%s): the %s overlay routes between the '
-                    'two sides at L3, so every range must be distinct'
-                    % (cidr, format_path(other_path), other,
-                       _overlay_name(ic)))))
+            if cidr.version != other.version or not cidr.overlaps(other):
+                continue
+            if other_path[:3] == path[:3]:
+                why = 'two ranges of one side must be distinct'
+            else:
+                why = ('the %s overlay routes between the two sides at L3, '
+                       'so their ranges must be distinct' % _overlay_name(ic))
+            problems.append(Problem(path, '%s overlaps %s (%s): %s' % (
+                cidr, format_path(other_path), other, why)))
         seen.append((path, cidr))
 
 
@@ -258,10 +290,46 @@ def _check_endpoint_shape(problems, base, ic, endpoint, site):
                                     'one network or subnet to associate'))
 
 
+def _managed_names(ic):
+    """(role, kind, name) of what the interconnect creates on each site."""
+    for role in ('local', 'remote'):
+        endpoint = getattr(ic, role)
+        for j, net in enumerate(endpoint.networks):
+            yield role, ('networks', j, 'name'), 'network', net['name']
+        if endpoint.router:
+            yield role, ('router', 'name'), 'router', endpoint.router['name']
+    if ic.overlay['type'] == 'segments' and ic.overlay.get('network'):
+        yield 'local', ('overlay', 'network'), 'network', \
+            ic.overlay['network']
+
+
+def _check_shared_resources(problems, plan):
+    # Each interconnect owns what it creates: two units of one job would
+    # otherwise race to create the same network, and a teardown of one
+    # interconnect would break the other.
+    owners = {}
+    for i, ic in enumerate(plan.interconnects):
+        for role, subpath, kind, name in _managed_names(ic):
+            site = plan.sites.get(getattr(ic, role).site)
+            if site is None:
+                continue
+            # Names live in a region's Neutron, which its cells share.
+            key = (site.cloud, site.region, kind, name)
+            path = ('interconnects', i) + (
+                subpath if subpath[0] == 'overlay' else (role,) + subpath)
+            if key in owners and owners[key][0] != i:
+                problems.append(Problem(path, (
+                    '%s %r on site %r is already managed by interconnects[%d]'
+                    '; each interconnect needs its own' % (
+                        kind, name, site.name, owners[key][0]))))
+            owners.setdefault(key, (i, path))
+
+
 def semantic_problems(plan):
     problems = []
     first_ic = {}
     route_targets = {}
+    _check_shared_resources(problems, plan)
     for i, ic in enumerate(plan.interconnects):
         base = ('interconnects', i)
         if ic.name in first_ic:
@@ -300,6 +368,16 @@ def semantic_problems(plan):
                                         'ends are on site %r: an interconnect'
                                         ' joins two different sites'
                                         % local.name))
+            elif (local.cloud, local.region) == (
+                    remote.cloud, remote.region) and \
+                    bool(local.cell) != bool(remote.cell) and \
+                    ic.overlay['type'] != 'segments':
+                cell, region = ((local, remote) if local.cell
+                                else (remote, local))
+                problems.append(Problem(base + ('remote', 'site'), (
+                    'site %r is a cell of the region of site %r (cloud %r, '
+                    'region %r): they are not separate failure domains'
+                    % (cell.name, region.name, local.cloud, local.region))))
             elif local.domain == remote.domain:
                 problems.append(Problem(base + ('remote', 'site'), (
                     'sites %r and %r are the same OpenStack region (cloud '
@@ -317,10 +395,10 @@ def semantic_problems(plan):
         for j, rt in enumerate(ic.overlay.get('route_targets') or ()):
             path = base + ('overlay', 'route_targets', j)
             if rt in route_targets and route_targets[rt][0] != i:
-                problems.append(Problem(path, 'route target %s is also used'
-                                        ' by interconnects[%d]; two '
-                                        'interconnects must not share route '
-                                        'targets' % (rt, route_targets[rt][0])))
+                problems.append(Problem(path, (
+                    'route target %s is also used by interconnects[%d]; two '
+                    'interconnects must not share route targets'
+                    % (rt, route_targets[rt][0]))))
             route_targets.setdefault(rt, (i, j))
     return problems
 

@@ -13,6 +13,7 @@ the file.  Writers take the lock at ``BEGIN IMMEDIATE`` so that concurrent
 steps queue (busy timeout) instead of failing with "database is locked".
 """
 
+import contextlib
 import json
 import os
 import threading
@@ -46,8 +47,18 @@ def safe_url(url):
 
 def _sqlite_engines(url):
     path = url.database
-    if path and path != ':memory:':
-        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    if not path or path == ':memory:' or 'mode=memory' in path:
+        # Jobs must outlive the process that runs them.
+        raise exceptions.ConfigError(
+            'the state store cannot be an in-memory SQLite database: jobs '
+            'must survive the process; use sqlite:///PATH')
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError as e:
+        raise exceptions.ConfigError(
+            'cannot create the directory %s of the state store: %s'
+            % (directory, e.strerror or e))
 
     def make(immediate):
         engine = sa.create_engine(
@@ -91,7 +102,19 @@ class StateStore(object):
                     parsed, pool_pre_ping=True, pool_size=8,
                     max_overflow=56)
                 self.read_engine = self.engine
-        except (ImportError, sa_exc.NoSuchModuleError) as e:
+        except sa_exc.NoSuchModuleError:
+            if self.dialect in ('postgresql', 'mysql', 'sqlite'):
+                raise exceptions.ConfigError(
+                    'the state store URL %s names the database driver %r, '
+                    'which is not installed; for PostgreSQL install '
+                    'psycopg2-binary (postgresql+psycopg2://...), for MySQL '
+                    'PyMySQL (mysql+pymysql://...)'
+                    % (safe_url(url), parsed.drivername))
+            raise exceptions.ConfigError(
+                'the state store URL %s names an unknown database type %r; '
+                'use sqlite:///PATH, postgresql+psycopg2://... or '
+                'mysql+pymysql://...' % (safe_url(url), parsed.drivername))
+        except ImportError as e:
             raise exceptions.ConfigError(
                 'the state store %s needs a database driver that is not '
                 'installed (%s); for PostgreSQL install psycopg2-binary, '
@@ -174,7 +197,7 @@ class StateStore(object):
                 jobs.c.id == job_id)).first()
             if row is None and len(job_id) >= 4:
                 rows = conn.execute(sa.select(jobs).where(
-                    jobs.c.id.like(job_id.replace('%', '') + '%'))
+                    jobs.c.id.startswith(job_id, autoescape=True))
                 ).fetchmany(2)
                 if len(rows) > 1:
                     raise exceptions.JobError(
@@ -218,34 +241,63 @@ class StateStore(object):
         Returns ``(value, job_id)`` where ``job_id`` is the job that made
         the allocation: an owner keeps its value until it is released.
         """
-        rts = tables.route_targets
         for _attempt in range(5):
             try:
-                with self.engine.begin() as conn:
-                    row = conn.execute(sa.select(rts).where(
-                        rts.c.owner == owner)).first()
-                    if row is not None:
-                        return '%d:%d' % (row.asn, row.value), row.job_id
-                    used = set(conn.execute(sa.select(rts.c.value).where(
-                        rts.c.asn == asn)).scalars())
-                    used.update(exclude)
-                    value = next((v for v in range(first, last + 1)
-                                  if v not in used), None)
-                    if value is None:
-                        raise exceptions.AllocationError(
-                            'the route target pool %d:%d-%d is exhausted; '
-                            'widen [bgpvpn] route_target_first/last or tear'
-                            ' down unused interconnects' % (asn, first, last))
-                    conn.execute(rts.insert(), {
-                        'asn': asn, 'value': value, 'owner': owner,
-                        'job_id': job_id, 'allocated_at': utcnow()})
-                self.count_write()
-                return '%d:%d' % (asn, value), job_id
+                with self.engine.connect() as conn:
+                    with self._allocation_turn(conn):
+                        value, holder, made = self._allocate(
+                            conn, owner, job_id, asn, first, last, exclude)
+                if made:
+                    self.count_write()
+                return value, holder
             except sa_exc.IntegrityError:
-                continue  # another job took that value: pick again
+                continue  # another store user took that value: pick again
         raise exceptions.AllocationError(
             'could not allocate a route target for %s after 5 attempts '
             '(heavy contention on the pool)' % owner)
+
+    @contextlib.contextmanager
+    def _allocation_turn(self, conn):
+        """Make allocations take turns.
+
+        Otherwise concurrent allocators all pick the same lowest free value
+        and all but one must retry.  SQLite writers already take turns
+        (BEGIN IMMEDIATE); PostgreSQL locks the table for the transaction;
+        MySQL takes a named lock.
+        """
+        if self.dialect == 'mysql':
+            conn.execute(sa.text("SELECT GET_LOCK('geoflows-rt', 60)"))
+            conn.commit()
+        try:
+            with conn.begin():
+                if self.dialect == 'postgresql':
+                    conn.execute(sa.text('LOCK TABLE gf_route_targets IN '
+                                         'SHARE ROW EXCLUSIVE MODE'))
+                yield
+        finally:
+            if self.dialect == 'mysql':
+                conn.execute(sa.text("SELECT RELEASE_LOCK('geoflows-rt')"))
+                conn.commit()
+
+    def _allocate(self, conn, owner, job_id, asn, first, last, exclude):
+        rts = tables.route_targets
+        row = conn.execute(sa.select(rts).where(rts.c.owner == owner)).first()
+        if row is not None:
+            return '%d:%d' % (row.asn, row.value), row.job_id, False
+        used = set(conn.execute(sa.select(rts.c.value).where(
+            rts.c.asn == asn)).scalars())
+        used.update(exclude)
+        value = next((v for v in range(first, last + 1) if v not in used),
+                     None)
+        if value is None:
+            raise exceptions.AllocationError(
+                'the route target pool %d:%d-%d is exhausted; widen [bgpvpn] '
+                'route_target_first/last or tear down unused interconnects'
+                % (asn, first, last))
+        conn.execute(rts.insert(), {'asn': asn, 'value': value,
+                                    'owner': owner, 'job_id': job_id,
+                                    'allocated_at': utcnow()})
+        return '%d:%d' % (asn, value), job_id, True
 
     def release_route_target(self, owner, job_id=None):
         rts = tables.route_targets
@@ -254,7 +306,8 @@ class StateStore(object):
             query = query.where(rts.c.job_id == job_id)
         with self.engine.begin() as conn:
             released = conn.execute(query).rowcount
-        self.count_write()
+        if released:
+            self.count_write()
         return bool(released)
 
     def route_target_of(self, owner):
@@ -271,4 +324,3 @@ def _job_from_row(row):
     return jobs.Job(id=row.id, spec=json.loads(row.spec),
                     result=json.loads(row.result) if row.result else None,
                     **values)
-

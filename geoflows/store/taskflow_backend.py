@@ -44,7 +44,9 @@ def utcnow():
 
 
 def _dumps(value):
-    return secrets.mask(json.dumps(value, default=str))
+    # Mask string values, not the JSON text: a secret must not turn a
+    # number or a key into invalid JSON.
+    return json.dumps(secrets.mask_data(value), default=str)
 
 
 def _loads(text, default=None):
@@ -72,6 +74,11 @@ class Backend(base.Backend):
 
     def get_connection(self):
         return Connection(self)
+
+    def forget(self):
+        """Drop what is known of written atoms (after deletions)."""
+        with self._seen_lock:
+            self._seen.clear()
 
     def close(self):
         pass
@@ -183,6 +190,7 @@ class Connection(base.Connection):
             conn.execute(tables.steps.delete())
             conn.execute(tables.flows.delete())
             conn.execute(tables.logbooks.delete())
+        self._backend.forget()
 
     def update_atom_details(self, atom_detail):
         steps = tables.steps
@@ -231,6 +239,7 @@ class Connection(base.Connection):
                 tables.flows.c.book_uuid == book_uuid))
             deleted = conn.execute(tables.logbooks.delete().where(
                 tables.logbooks.c.uuid == book_uuid)).rowcount
+        self._backend.forget()
         if not deleted:
             raise tf_exc.NotFound('no logbook %s' % book_uuid)
 

@@ -75,6 +75,11 @@ class Resource(object, metaclass=abc.ABCMeta):
         self.parents = dict(parents or {})
         self.marker = marker
         self.params = params
+        self.ctx = None  # set by the tasks that use the resource
+
+    @property
+    def secrets(self):
+        return (self.ctx or context.current()).secrets
 
     @property
     def label(self):
@@ -123,9 +128,18 @@ class GeoflowsTask(task.Task):
     def __init__(self, name, site, **kwargs):
         super().__init__(name=name, **kwargs)
         self.site = site
+        self._context = None
 
-    def network(self):
-        return context.current().clouds.network(self.site)
+    def bind(self, ctx):
+        """Run with ``ctx`` (what the runner provides) from now on."""
+        self._context = ctx
+
+    @property
+    def ctx(self):
+        return self._context or context.current()
+
+    def network(self, site=None):
+        return self.ctx.clouds.network(site or self.site)
 
     def api(self, action):
         return clouds.api_errors(self.site['name'], action)
@@ -133,6 +147,10 @@ class GeoflowsTask(task.Task):
 
 class ResourceTask(GeoflowsTask):
     """A task about one :class:`Resource`; parents arrive as inputs."""
+
+    def bind(self, ctx):
+        super().bind(ctx)
+        self.resource.ctx = ctx
 
     def __init__(self, resource, name, requires=(), rebind=None, **kwargs):
         rebind = dict(rebind or {})
@@ -299,8 +317,11 @@ class WaitActive(ResourceTask):
 
 
 class PacedRetry(retry.Times):
-    """Retry the steps of its subflow while they are NotReady, pausing
-    ``interval`` seconds between attempts; any other failure reverts."""
+    """Retry the steps of its subflow while they are NotReady.
+
+    It pauses ``interval`` seconds between attempts; any other failure
+    reverts the subflow.
+    """
 
     def __init__(self, name, attempts, interval):
         super().__init__(attempts=attempts, name=name,

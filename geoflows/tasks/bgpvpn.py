@@ -13,7 +13,6 @@ import abc
 import logging
 
 from geoflows import clouds
-from geoflows import context
 from geoflows.tasks import base
 
 LOG = logging.getLogger(__name__)
@@ -56,12 +55,11 @@ class AllocateRouteTargets(base.GeoflowsTask):
         explicit = self.spec['overlay'].get('route_targets')
         if explicit:
             return {'route_targets': list(explicit), 'allocated': False}
-        ctx = context.current()
+        ctx = self.ctx
         ours = vpn_name(self.spec['plan'], self.spec['name'])
         in_use = set()
         for site in self.sites:
-            with clouds.api_errors(site['name'],
-                                        'list the BGPVPNs in use'):
+            with clouds.api_errors(site['name'], 'list the BGPVPNs in use'):
                 for vpn in ctx.clouds.network(site).bgpvpns():
                     if vpn.name != ours:
                         for attr in ('route_targets', 'import_targets',
@@ -77,8 +75,7 @@ class AllocateRouteTargets(base.GeoflowsTask):
     def revert(self, result, job_id, **kwargs):
         # Even after a failed execute the allocation may have been made:
         # release it if, and only if, this job made it.
-        if context.current().store.release_route_target(self._owner(),
-                                                        job_id):
+        if self.ctx.store.release_route_target(self._owner(), job_id):
             LOG.info('released the route target of %s', self._owner())
 
 
@@ -93,7 +90,7 @@ class LookupRouteTargets(base.GeoflowsTask):
         explicit = self.spec['overlay'].get('route_targets')
         if explicit:
             return {'route_targets': list(explicit)}
-        value = context.current().store.route_target_of(
+        value = self.ctx.store.route_target_of(
             owner(self.spec['plan'], self.spec['name']))
         return {'route_targets': [value] if value else None}
 
@@ -106,7 +103,7 @@ class ReleaseRouteTargets(base.GeoflowsTask):
         self.spec = spec
 
     def execute(self):
-        released = context.current().store.release_route_target(
+        released = self.ctx.store.release_route_target(
             owner(self.spec['plan'], self.spec['name']))
         return {'released': released}
 

@@ -14,7 +14,6 @@ description without it.
 import hmac
 
 from geoflows import clouds
-from geoflows import context
 from geoflows import secrets
 from geoflows.tasks import base
 
@@ -98,8 +97,11 @@ class VpnService(base.Resource):
 
 
 class EndpointGroup(base.Resource):
-    """Endpoint group of ``group_type`` 'subnet' (parents ``subnet_N``, by
-    id) or 'cidr' (parents ``peer_N``, by their CIDR)."""
+    """An endpoint group of subnets or of CIDRs.
+
+    ``group_type`` 'subnet': the parents ``subnet_N``, by id; 'cidr': the
+    parents ``peer_N``, by their CIDR.
+    """
 
     kind = 'endpoint group'
 
@@ -154,8 +156,7 @@ class SiteConnection(base.Resource):
 
     def create(self, net, parents):
         peer_address = parents['peer']['external_ip']
-        psk = context.current().secrets.resolve(self.params['psk'],
-                                                self.params['purpose'])
+        psk = self.secrets.resolve(self.params['psk'], self.params['purpose'])
         return net.create_vpn_ipsec_site_connection(
             name=self.name, description=self.marker,
             vpnservice_id=parents['vpnservice']['id'],
@@ -202,18 +203,16 @@ class ComparePsk(base.GeoflowsTask):
         self.connection_name = connection_name
 
     def execute(self):
-        ctx = context.current()
+        ctx = self.ctx
         wanted = ctx.secrets.resolve(self.spec['overlay']['psk'],
                                      psk_purpose(self.spec))
         verdicts = {}
         for role in ('local', 'remote'):
             site = self.spec[role]['site']
-            with clouds.api_errors(site['name'],
-                                        'read the site connection'):
-                conn = base.only(ctx.clouds.network(site)
-                                 .vpn_ipsec_site_connections(
-                                     name=self.connection_name),
-                                 'IPsec site connections')
+            net = ctx.clouds.network(site)
+            with clouds.api_errors(site['name'], 'read the site connection'):
+                conn = base.only(net.vpn_ipsec_site_connections(
+                    name=self.connection_name), 'IPsec site connections')
             if conn is None:
                 verdicts[role] = 'absent'
             else:

@@ -244,8 +244,10 @@ class Segment(base.Resource):
 
 
 class FirstSegment(Segment):
-    """The segment a provider network is created with (never deleted on
-    its own: it goes with its network)."""
+    """The segment a provider network is created with.
+
+    It is never deleted on its own: it goes with its network.
+    """
 
     missing_hint = ('the network exists without the cell\'s segment; fix '
                     'or delete the network, then run the setup again')

@@ -16,10 +16,13 @@ Faults and timing can be injected per site:
 """
 
 import collections
+import contextlib
+import copy
 import ipaddress
 import itertools
 import threading
 import time
+import zlib
 
 from openstack import exceptions as os_exc
 
@@ -506,14 +509,40 @@ class FakeSite(object):
             return faults.pop(0) if faults else None
 
     def inventory(self):
-        """{kind: sorted names or ids}: what exists, to compare states."""
+        """{kind: sorted descriptions}: what exists, free of generated ids.
+
+        Two sites that went through the same operations have equal
+        inventories, even if their resources were created in another
+        order.
+        """
+        tables = self._raw_network._tables
+        names = {}
+        for kind in ('network', 'router', 'bgpvpn', 'vpnservice',
+                     'subnet', 'segment', 'ikepolicy', 'ipsecpolicy',
+                     'endpoint_group'):
+            for resource in tables[kind].values():
+                names[resource['id']] = '%s:%s' % (
+                    kind, resource.get('name') or resource.get('cidr') or
+                    resource.get('physical_network'))
+
+        def name(value):
+            if isinstance(value, list):
+                return tuple(sorted(name(v) for v in value))
+            if isinstance(value, dict):
+                return tuple(sorted((k, name(v)) for k, v in value.items()))
+            return names.get(value, value)
         result = {}
-        for kind, table in self._raw_network._tables.items():
+        for kind, table in tables.items():
             if not table:
                 continue
             result[kind] = sorted(
-                (r.get('name') or '', r.get('network_id') or '',
-                 r.get('cidr') or '', r.get('physical_network') or '')
+                tuple(sorted((key, name(value)) for key, value in r.items()
+                             if key not in ('id', 'reads_until_active',
+                                            'external_gateway_info',
+                                            'external_v4_ip', 'peer_address',
+                                            'peer_id', 'fixed_ips',
+                                            'device_id', 'psk') and
+                             value not in (None, '', [])))
                 for r in table.values())
         return result
 
@@ -531,13 +560,34 @@ class FakeClouds(object):
         key = (cloud, region)
         with self._lock:
             if key not in self.sites:
+                # The site's public range depends on its name only, so two
+                # fake clouds that saw the same calls are equal.
+                index = 4 + zlib.crc32(repr(key).encode()) % 200
                 self.sites[key] = FakeSite(
-                    '%s/%s' % key, len(self.sites) + 4, self.latency,
+                    '%s/%s' % key, index, self.latency,
                     self.max_concurrent_calls)
             return self.sites[key]
 
     def network(self, site):
         return self.site(site['cloud'], site.get('region')).network
+
+    @contextlib.contextmanager
+    def frozen(self):
+        """Hold every site still: no call completes while inside."""
+        with contextlib.ExitStack() as stack:
+            for site in list(self.sites.values()):
+                stack.enter_context(site.lock)
+            yield
+
+    def clone(self):
+        """An independent copy of every site as it is now."""
+        twin = FakeClouds(self.latency, self.max_concurrent_calls)
+        with self.frozen():
+            for key, site in self.sites.items():
+                copy_site = twin.site(*key)
+                copy_site._raw_network._tables = copy.deepcopy(
+                    site._raw_network._tables)
+        return twin
 
     def close(self):
         pass

@@ -27,6 +27,11 @@ CONSTRAINTS = os.path.join(os.path.dirname(os.path.abspath(__file__)),
 PACKAGES = ('neutron', 'networking-bgpvpn', 'networking-sfc',
             'neutron-vpnaas')
 
+# The "routes control" driver needs no agent and, unlike the plain
+# dummy driver, serves port associations.
+_BGPVPN_DRIVER = ('networking_bgpvpn.neutron.services.service_drivers.'
+                  'driver_api.BGPVPNDriverRC')
+
 PHYSICAL_NETWORKS = ('physnet1', 'physnet2')
 AVAILABILITY_ZONES = ('az1', 'az2')
 
@@ -57,7 +62,7 @@ lock_path = {datadir}/lock
 driver = noop
 
 [service_providers]
-service_provider = BGPVPN:Dummy:networking_bgpvpn.neutron.services.service_drivers.driver_api.BGPVPNDriverRC:default
+service_provider = BGPVPN:Dummy:{bgpvpn_driver}:default
 service_provider = VPN:agentless:agentless_vpn.AgentlessIPsecVPNDriver:default
 
 [sfc]
@@ -131,8 +136,9 @@ class NeutronSite(object):
                                              100 * (i + 1) + 99)
                                for i, net in enumerate(PHYSICAL_NETWORKS))
         files = {
-            'neutron.conf': _NEUTRON_CONF.format(datadir=self.datadir,
-                                                 name=self.name),
+            'neutron.conf': _NEUTRON_CONF.format(
+                datadir=self.datadir, name=self.name,
+                bgpvpn_driver=_BGPVPN_DRIVER),
             'ml2_conf.ini': _ML2_CONF.format(vlan_ranges=vlan_ranges),
             'site.json': json.dumps({
                 'port': self.port,
