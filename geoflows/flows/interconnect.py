@@ -86,10 +86,13 @@ class Layout(object):
                 external_network=router.get('external_network')))
             if with_interfaces:
                 for subnet_key in self.subnets[role]:
-                    subnet_name = subnet_key.split('.', 2)[2]
+                    # e.g. local.interface.subnet.NAME or
+                    # local.interface.existing-subnet.NAME
+                    kind_and_name = subnet_key.split('.', 1)[1]
                     self._add(role, network.RouterInterface(
-                        '%s.interface.%s' % (role, subnet_name), site,
-                        subnet_name, router_name=router['name'],
+                        '%s.interface.%s' % (role, kind_and_name), site,
+                        kind_and_name.split('.', 1)[1], marker=self.marker,
+                        router_name=router['name'],
                         parents={'router': router_key,
                                  'subnet': subnet_key}))
 
@@ -108,11 +111,14 @@ class Layout(object):
                     parents={'bgpvpn': vpn_key, 'router': '%s.router' % role}))
                 continue
             for subnet_key in self.subnets[role]:
-                target = subnet_key.split('.', 2)[2]
-                network_key = subnet_key.replace('.subnet.', '.network.', 1) \
-                    if '.subnet.' in subnet_key else subnet_key
+                # A managed network is associated through its own key; a
+                # subnet the plan names, through its network's id.
+                kind, target = subnet_key.split('.', 2)[1:]
+                network_key = ('%s.network.%s' % (role, target)
+                               if kind == 'subnet' else subnet_key)
                 self._add(role, bgpvpn.NetworkAssociation(
-                    '%s.bgpvpn.network.%s' % (role, target), site, target,
+                    '%s.bgpvpn.%s.%s' % (role, kind.replace(
+                        'subnet', 'network'), target), site, target,
                     vpn_name=self.prefix,
                     parents={'bgpvpn': vpn_key, 'network': network_key}))
 
@@ -146,6 +152,8 @@ class Layout(object):
             connection = ipsec.SiteConnection(
                 '%s.connection' % role, site, self.prefix,
                 marker=self.marker, psk=overlay['psk'],
+                after=['%s.vpnservice.active' % role,
+                       '%s.vpnservice.active' % peer],
                 purpose=ipsec.psk_purpose(self.spec), mtu=overlay['mtu'],
                 initiator=overlay['initiator'],
                 parents={'vpnservice': '%s.vpnservice' % role,

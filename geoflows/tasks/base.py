@@ -68,12 +68,16 @@ class Resource(object, metaclass=abc.ABCMeta):
     #: missing (see :class:`Require`).
     missing_hint = 'the plan references it: create it or correct the plan'
 
-    def __init__(self, key, site, name, parents=None, marker=None, **params):
+    def __init__(self, key, site, name, parents=None, marker=None, after=(),
+                 **params):
         self.key = key
         self.site = site
         self.name = name
         self.parents = dict(parents or {})
         self.marker = marker
+        # Results that must exist before the resource is created (ordering
+        # only: their values are not used).
+        self.after = tuple(after)
         self.params = params
         self.ctx = None  # set by the tasks that use the resource
 
@@ -105,6 +109,13 @@ class Resource(object, metaclass=abc.ABCMeta):
     def describe(self, obj, parents):
         return {'id': obj.id, 'name': getattr(obj, 'name', None) or
                 self.name, 'owned': self.owned(obj, parents)}
+
+    def claim(self, net, obj, parents):
+        """Mark ``obj``, which this job created, as geoflows'.
+
+        For resources whose mark cannot be set when they are created; an
+        Ensure re-run after a crash calls it again.
+        """
 
     def converge(self, net, obj, parents):
         """Bring an existing ``obj`` in line with the plan.
@@ -208,32 +219,36 @@ class Ensure(ResourceTask):
 
     def __init__(self, resource):
         super().__init__(resource, resource.key,
-                         requires=['before'],
+                         requires=['before'] + list(resource.after),
                          rebind={'before': resource.key + '.before'},
                          provides=resource.key)
 
     def execute(self, before, **inputs):
         parents = self._parents(inputs)
         net = self.network()
+        label = self.resource.label
         obj = self._find(net, parents)
+        created = before is None
         if obj is None:
-            # Absent: either the job never made it, or it made it and the
-            # resource was since removed by someone else; create it anew.
-            with self.api('create %s' % self.resource.label):
+            # Absent: either the job never made it, or it was removed since
+            # the probe; either way this job creates it.
+            with self.api('create %s' % label):
                 obj = self.resource.create(net, parents)
-            LOG.info('created %s (%s)', self.resource.label, obj.id)
-        elif before is None:
+            created = True
+            LOG.info('created %s (%s)', label, obj.id)
+        elif created:
             LOG.info('found %s (%s), made by an earlier attempt of this '
-                     'job', self.resource.label, obj.id)
+                     'job', label, obj.id)
         else:
-            LOG.info('%s (%s) already exists; using it',
-                     self.resource.label, obj.id)
+            LOG.info('%s (%s) already exists; using it', label, obj.id)
         previous = None
-        if before is not None:
-            with self.api('update %s' % self.resource.label):
+        with self.api('update %s' % label):
+            if created:
+                self.resource.claim(net, obj, parents)
+            else:
                 previous = self.resource.converge(net, obj, parents)
         result = self.resource.describe(obj, parents)
-        result['created'] = before is None
+        result['created'] = created
         if previous:
             result['previous'] = previous
         return result
@@ -242,7 +257,9 @@ class Ensure(ResourceTask):
         parents = self._parents(inputs)
         net = self.network()
         label = self.resource.label
-        if before is not None:
+        created = (result.get('created') if isinstance(result, dict)
+                   else before is None)
+        if not created:
             # It existed before the job: keep it, undo only our changes.
             if isinstance(result, dict) and result.get('previous'):
                 with self.api('restore %s' % label):
@@ -251,10 +268,14 @@ class Ensure(ResourceTask):
                 LOG.info('restored %s', label)
             return
         # The job may have created it even if this step failed (e.g. the
-        # API created it, then the answer was lost), so look it up by name
-        # rather than trusting ``result``.
+        # API created it, then the answer was lost), so look it up rather
+        # than trusting ``result``.
         obj = self._find(net, parents)
         if obj is None:
+            return
+        if not self.resource.owned(obj, parents):
+            LOG.warning('not deleting %s (%s): it does not carry geoflows\' '
+                        'mark, someone else made it', label, obj.id)
             return
         try:
             with self.api('delete %s' % label):
@@ -296,7 +317,8 @@ class WaitActive(ResourceTask):
     def __init__(self, resource):
         super().__init__(resource, resource.key + '.active',
                          requires=['current'],
-                         rebind={'current': resource.key})
+                         rebind={'current': resource.key},
+                         provides=resource.key + '.active')
 
     def execute(self, current, **inputs):
         parents = self._parents(inputs)
@@ -319,20 +341,20 @@ class WaitActive(ResourceTask):
 class PacedRetry(retry.Times):
     """Retry the steps of its subflow while they are NotReady.
 
-    It pauses ``interval`` seconds between attempts; any other failure
-    reverts the subflow.
+    It pauses ``interval`` seconds between attempts.  When the attempts run
+    out, or on any other failure, the whole flow is reverted (not only this
+    subflow): what waited is part of the unit, which failed.
     """
 
     def __init__(self, name, attempts, interval):
-        super().__init__(attempts=attempts, name=name,
-                         revert_all=False)
+        super().__init__(attempts=attempts, name=name, revert_all=True)
         self.interval = interval
 
     def on_failure(self, history, *args, **kwargs):
         failures = history[-1][1] if len(history) else {}
         for failure in failures.values():
             if not failure.check(exceptions.NotReady):
-                return retry.REVERT
+                return retry.REVERT_ALL
         return super().on_failure(history, *args, **kwargs)
 
     def execute(self, history, *args, **kwargs):

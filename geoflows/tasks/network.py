@@ -157,7 +157,9 @@ class Router(base.Resource):
         if ext is None or (obj.external_gateway_info or {}).get(
                 'network_id'):
             return None
-        net.update_router(obj, external_gateway_info={'network_id': ext.id})
+        updated = net.update_router(
+            obj, external_gateway_info={'network_id': ext.id})
+        obj.external_gateway_info = updated.external_gateway_info
         return {'external_gateway_info': None}
 
     def restore(self, net, resource_id, previous, parents):
@@ -200,14 +202,21 @@ class RouterInterface(base.Resource):
             parents['router']['id'], subnet_id=parents['subnet']['id'])
         return net.get_port(answer['port_id'])
 
+    def claim(self, net, obj, parents):
+        # Neutron creates the interface's port: mark it afterwards.
+        if obj.description != self.marker:
+            net.update_port(obj.id, description=self.marker)
+            obj.description = self.marker
+
     def delete(self, net, resource_id, parents):
         net.remove_interface_from_router(parents['router']['id'],
                                          port_id=resource_id)
 
     def owned(self, obj, parents):
-        # Ports carry no description: the interface is geoflows' when the
-        # router or the subnet is.
-        return bool(parents['router'].get('owned')
+        # Also geoflows' when its router or subnet is (the mark may be
+        # missing if a crash came between the two calls of create+claim).
+        return bool(super().owned(obj, parents)
+                    or parents['router'].get('owned')
                     or parents['subnet'].get('owned'))
 
 

@@ -84,7 +84,8 @@ class CheckReport(_Collect):
                              'problem': problem})
 
         for resource in self.required:
-            if results[resource.key] is None:
+            parents = [results[key] for key in resource.parents.values()]
+            if results[resource.key] is None and None not in parents:
                 finding(resource, 'is missing; %s' % resource.missing_hint)
         for resource in list(self.resources):
             found = results[resource.key]

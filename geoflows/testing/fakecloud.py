@@ -263,6 +263,9 @@ class FakeNetwork(object):
     def get_port(self, ident):
         return FakeResource(self._get('port', ident))
 
+    def update_port(self, ident, **attrs):
+        return self._update('port', ident, **attrs)
+
     def add_interface_to_router(self, router, subnet_id=None, port_id=None):
         router_id = getattr(router, 'id', router)
         self._get('router', router_id)
@@ -271,7 +274,7 @@ class FakeNetwork(object):
             if any(ip['subnet_id'] == subnet_id for ip in port.fixed_ips):
                 raise _bad_request('Router already has a port on subnet %s'
                                    % subnet_id)
-        port = self._add('port', device_id=router_id,
+        port = self._add('port', device_id=router_id, description='',
                          device_owner='network:router_interface',
                          network_id=subnet.network_id,
                          fixed_ips=[{'subnet_id': subnet_id,

@@ -115,6 +115,26 @@ class TestFailure(RunnerTestCase):
         self.assertEqual(jobs.REVERTED, job.state)
         self.assertEqual(self.initial, self.inventory())
 
+    def test_a_vpn_service_that_never_becomes_active_reverts_all(self):
+        self.site('lyon').reads_until_active = 100
+        job = self.setup(names=['sec'])
+        self.assertEqual(jobs.REVERTED, job.state)
+        self.assertIn('is PENDING_CREATE, not ACTIVE yet', job.error)
+        self.assertEqual(self.initial, self.inventory())
+
+    def test_a_vpn_service_in_error_reverts_all(self):
+        self.site('lyon').vpn_status = 'ERROR'
+        job = self.setup(names=['sec'])
+        self.assertEqual(jobs.REVERTED, job.state)
+        self.assertIn("VPN service 'gf-test-sec' on site 'lyon' is in ERROR",
+                      job.error)
+        self.assertEqual(self.initial, self.inventory())
+
+    def test_waits_that_succeed_after_a_few_checks(self):
+        self.site('lyon').reads_until_active = 2
+        job = self.setup(names=['sec'])
+        self.assertEqual(jobs.SUCCESS, job.state)
+
     def test_keep_on_failure_then_resume(self):
         self.site('lyon').fail('create_vpn_ipsec_site_connection')
         job = self.setup(names=['sec'], keep_on_failure=True)
