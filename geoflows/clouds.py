@@ -6,6 +6,7 @@ of a process (keystoneauth sessions are thread-safe).
 """
 
 import contextlib
+import os
 import threading
 
 from keystoneauth1 import exceptions as ksa_exc
@@ -52,12 +53,20 @@ class Clouds(object):
             except config_exc.OpenStackConfigException as e:
                 raise exceptions.SiteError(site['name'], (
                     'cloud %r: %s (clouds.yaml: %s)' % (
-                        site['cloud'], e, self.config_file or
-                        'the openstacksdk search path; set [clouds] '
-                        'config_file or OS_CLIENT_CONFIG_FILE')))
+                        site['cloud'], e, self._where())))
             conn = openstack.connection.Connection(config=config)
             self._connections[key] = conn
             return conn
+
+    def _where(self):
+        if self.config_file:
+            return '%s, from [clouds] config_file' % self.config_file
+        if os.environ.get('OS_CLIENT_CONFIG_FILE'):
+            return '%s, from OS_CLIENT_CONFIG_FILE' % os.environ[
+                'OS_CLIENT_CONFIG_FILE']
+        return ('the openstacksdk search path (./clouds.yaml, '
+                '~/.config/openstack/clouds.yaml, /etc/openstack/clouds.yaml)'
+                '; set [clouds] config_file or OS_CLIENT_CONFIG_FILE')
 
     def network(self, site):
         return self.connection(site).network
@@ -71,7 +80,8 @@ class Clouds(object):
 
 def describe_error(error):
     """A one-line, secret-free description of an OpenStack client error."""
-    if isinstance(error, (ksa_exc.ConnectFailure, ksa_exc.ConnectTimeout)):
+    if isinstance(error, (ksa_exc.ConnectFailure, ksa_exc.ConnectTimeout,
+                          ksa_exc.DiscoveryFailure)):
         return ('cannot reach the API (%s); is the service running, and is '
                 'the endpoint in clouds.yaml right?' % type(error).__name__)
     if isinstance(error, ksa_exc.EndpointNotFound):

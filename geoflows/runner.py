@@ -438,10 +438,7 @@ class _JobRun(object):
         # the job goes on to revert, it does not run the unit again.
         for name, fd in self.details.items():
             if fd.state == states.REVERTED:
-                self.failures.extend(
-                    '%s: step %s failed: %s' % (name, ad.name,
-                                                describe_failure(ad.failure))
-                    for ad in fd if ad.failure is not None)
+                self.failures.extend(self._unit_failures(name))
                 self._stop.set()
         started = set(done)
         running = {}
@@ -502,16 +499,21 @@ class _JobRun(object):
                 self._engines.pop(name, None)
         return engine.storage.get_flow_state()
 
-    def _unit_failures(self, name, engine):
+    def _unit_failures(self, name):
+        """Why a unit failed, from its steps' recorded failures.
+
+        (Taskflow's own failure lists file an execute failure under
+        "revert" when siblings were already reverting.)
+        """
         messages = []
-        for step, failure in sorted(
-                engine.storage.get_execute_failures().items()):
-            messages.append('%s: step %s failed: %s' % (
-                name, step, describe_failure(failure)))
-        for step, failure in sorted(
-                engine.storage.get_revert_failures().items()):
-            messages.append('%s: undoing step %s failed: %s' % (
-                name, step, describe_failure(failure)))
+        for ad in sorted(self.details[name], key=lambda ad: ad.name):
+            if ad.failure is not None and ad.state != states.SUCCESS:
+                messages.append('%s: step %s failed: %s' % (
+                    name, ad.name, describe_failure(ad.failure)))
+            if ad.revert_failure is not None and \
+                    ad.state == states.REVERT_FAILURE:
+                messages.append('%s: undoing step %s failed: %s' % (
+                    name, ad.name, describe_failure(ad.revert_failure)))
         return messages
 
     def _run_unit(self, name):
@@ -541,7 +543,7 @@ class _JobRun(object):
         if state == states.SUCCESS:
             return True
         if state != states.SUSPENDED or not self._abort:
-            self.failures.extend(self._unit_failures(name, engine) or [
+            self.failures.extend(self._unit_failures(name) or [
                 '%s: ended %s' % (name, state)])
         return False
 
@@ -594,5 +596,5 @@ class _JobRun(object):
             return ['%s: %s' % (name, secrets.mask(str(e)))]
         if state == states.REVERTED:
             return []
-        return self._unit_failures(name, engine) or [
+        return self._unit_failures(name) or [
             '%s: revert ended %s' % (name, state)]

@@ -45,6 +45,7 @@ class Layout(object):
         self.required = []
         self.waits = []
         self.subnets = {role: [] for role in SIDES}
+        self.interfaces = {role: [] for role in SIDES}
         overlay = spec['overlay']['type']
         if overlay == 'segments':
             self._segments()
@@ -79,6 +80,7 @@ class Layout(object):
                 '%s.existing-subnet.%s' % (role, name), site, name)
             self.required.append(existing)
             self.subnets[role].append(existing.key)
+        self.interfaces[role] = []
         router = endpoint['router']
         if router:
             router_key = self._add(role, network.Router(
@@ -89,12 +91,12 @@ class Layout(object):
                     # e.g. local.interface.subnet.NAME or
                     # local.interface.existing-subnet.NAME
                     kind_and_name = subnet_key.split('.', 1)[1]
-                    self._add(role, network.RouterInterface(
+                    interface = network.RouterInterface(
                         '%s.interface.%s' % (role, kind_and_name), site,
                         kind_and_name.split('.', 1)[1], marker=self.marker,
                         router_name=router['name'],
-                        parents={'router': router_key,
-                                 'subnet': subnet_key}))
+                        parents={'router': router_key, 'subnet': subnet_key})
+                    self.interfaces[role].append(self._add(role, interface))
 
     def _bgpvpn(self):
         overlay = self.spec['overlay']
@@ -105,10 +107,13 @@ class Layout(object):
                 parents={'route_targets': 'route_targets'},
                 vpn_type=overlay['vpn_type']))
             if overlay['associate'] == 'router':
+                # After the interfaces: what the router connects is what
+                # the association exports (and the revert order follows).
                 self._add(role, bgpvpn.RouterAssociation(
                     '%s.bgpvpn.router' % role, site,
                     self.spec[role]['router']['name'], vpn_name=self.prefix,
-                    parents={'bgpvpn': vpn_key, 'router': '%s.router' % role}))
+                    parents={'bgpvpn': vpn_key, 'router': '%s.router' % role},
+                    after=self.interfaces[role]))
                 continue
             for subnet_key in self.subnets[role]:
                 # A managed network is associated through its own key; a
@@ -132,9 +137,13 @@ class Layout(object):
             self._add(role, ipsec.IpsecPolicy(
                 '%s.ipsecpolicy' % role, site, self.prefix + '-ipsec',
                 marker=self.marker, **overlay['ipsec']))
+            # After the interfaces: Neutron refuses to remove an interface
+            # whose subnet a site connection uses, so a revert must undo
+            # the VPN before the interfaces.
             service = ipsec.VpnService(
                 '%s.vpnservice' % role, site, self.prefix,
-                parents={'router': '%s.router' % role}, marker=self.marker)
+                parents={'router': '%s.router' % role}, marker=self.marker,
+                after=self.interfaces[role])
             self._add(role, service)
             self.waits.append(service)
         for role, peer in (('local', 'remote'), ('remote', 'local')):

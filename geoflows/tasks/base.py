@@ -150,7 +150,10 @@ class GeoflowsTask(task.Task):
         return self._context or context.current()
 
     def network(self, site=None):
-        return self.ctx.clouds.network(site or self.site)
+        site = site or self.site
+        # The first use of a connection discovers the API's endpoint.
+        with clouds.api_errors(site['name'], 'connect to the network API'):
+            return self.ctx.clouds.network(site)
 
     def api(self, action):
         return clouds.api_errors(self.site['name'], action)

@@ -59,8 +59,9 @@ class AllocateRouteTargets(base.GeoflowsTask):
         ours = vpn_name(self.spec['plan'], self.spec['name'])
         in_use = set()
         for site in self.sites:
+            net = self.network(site)
             with clouds.api_errors(site['name'], 'list the BGPVPNs in use'):
-                for vpn in ctx.clouds.network(site).bgpvpns():
+                for vpn in net.bgpvpns():
                     if vpn.name != ours:
                         for attr in ('route_targets', 'import_targets',
                                      'export_targets'):

@@ -209,7 +209,7 @@ class ComparePsk(base.GeoflowsTask):
         verdicts = {}
         for role in ('local', 'remote'):
             site = self.spec[role]['site']
-            net = ctx.clouds.network(site)
+            net = self.network(site)
             with clouds.api_errors(site['name'], 'read the site connection'):
                 conn = base.only(net.vpn_ipsec_site_connections(
                     name=self.connection_name), 'IPsec site connections')

@@ -59,6 +59,15 @@ class TestClouds(base.TestCase):
         self.assertIn('[clouds] config_file', str(error))
         self.assertIn('OS_CLIENT_CONFIG_FILE', str(error))
 
+    def test_unknown_cloud_names_the_file_of_the_environment(self):
+        self.useFixture(fixtures.EnvironmentVariable('OS_CLIENT_CONFIG_FILE',
+                                                     self.config_file))
+        error = self.assertRaises(exceptions.SiteError,
+                                  clouds.Clouds().connection,
+                                  site('nowhere'))
+        self.assertIn('%s, from OS_CLIENT_CONFIG_FILE' % self.config_file,
+                      str(error))
+
     def test_unknown_region_is_site_error(self):
         error = self.assertRaises(exceptions.SiteError,
                                   self.clouds.connection,
@@ -106,6 +115,11 @@ class TestDescribeError(base.TestCase):
         message = clouds.describe_error(ksa_exc.ConnectTimeout('slow'))
 
         self.assertIn('cannot reach the API (ConnectTimeout)', message)
+
+    def test_failed_version_discovery_says_the_api_is_unreachable(self):
+        message = clouds.describe_error(ksa_exc.DiscoveryFailure('no doc'))
+
+        self.assertIn('cannot reach the API (DiscoveryFailure)', message)
 
     def test_missing_endpoint_points_at_region_and_catalog(self):
         message = clouds.describe_error(ksa_exc.EndpointNotFound('x'))

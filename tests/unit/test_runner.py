@@ -135,6 +135,23 @@ class TestFailure(RunnerTestCase):
         job = self.setup(names=['sec'])
         self.assertEqual(jobs.SUCCESS, job.state)
 
+    def test_an_unknown_site_is_reported_as_a_failed_step(self):
+        # Both sides fail at once: each failure is an execute failure, even
+        # those that happen while other steps already revert.
+        original = self.clouds.network
+
+        def network(site):
+            if site['region'] == 'lyon':
+                raise exceptions.SiteError(site['name'], 'unknown cloud')
+            return original(site)
+        self.useFixture(fixtures.MockPatchObject(self.clouds, 'network',
+                                                 network))
+        job = self.setup()
+        self.assertEqual(jobs.REVERTED, job.state)
+        self.assertIn("vpn: step route_targets failed: site 'lyon': unknown "
+                      "cloud", job.error)
+        self.assertNotIn('undoing', job.error)
+
     def test_keep_on_failure_then_resume(self):
         self.site('lyon').fail('create_vpn_ipsec_site_connection')
         job = self.setup(names=['sec'], keep_on_failure=True)

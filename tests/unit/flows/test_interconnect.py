@@ -231,6 +231,24 @@ class NamesTest(testbase.TestCase):
         self.assertIn('local.bgpvpn.network.infra-p', names)
         self.assertIn('local.bgpvpn.existing-network.infra-p', names)
 
+    def test_vpn_services_come_after_the_router_interfaces(self):
+        # So that a revert removes them (and the connections) before it
+        # removes the interfaces, which Neutron refuses otherwise.
+        flow = interconnect.setup(spec_of('sec'), OPTIONS)
+        [service] = [node for node, _ in flow.iter_nodes()
+                     if node.name == 'local.vpnservice']
+        self.assertIn('local.interface.subnet.oam-p', service.requires)
+
+    def test_router_associations_come_after_the_router_interfaces(self):
+        data = testbase.plan_data()
+        data['interconnects'][0]['local']['router'] = {'name': 'r1'}
+        data['interconnects'][0]['remote']['router'] = {'name': 'r2'}
+        data['interconnects'][0]['overlay']['associate'] = 'router'
+        flow = interconnect.setup(spec_of('vpn', data), OPTIONS)
+        [association] = [node for node, _ in flow.iter_nodes()
+                         if node.name == 'local.bgpvpn.router']
+        self.assertIn('local.interface.subnet.infra-p', association.requires)
+
     def test_connections_wait_for_both_vpn_services(self):
         flow = interconnect.setup(spec_of('sec'), OPTIONS)
         [connection] = [node for node, _ in flow.iter_nodes()
