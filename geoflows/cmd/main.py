@@ -65,6 +65,11 @@ class GeoflowsApp(app.App):
             logging.getLogger('').addHandler(handler)
             logging.getLogger('').setLevel(logging.DEBUG)
 
+    def clean_up(self, cmd, result, err):
+        if self._runner is not None:
+            self._runner.close()
+            self._runner = None
+
     @property
     def runner(self):
         """The job runner, built from the configuration on first use."""

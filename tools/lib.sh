@@ -1,0 +1,48 @@
+# Shared by the tools/ scripts (sourced, not run).
+
+VENV=${GEOFLOWS_VENV:-.venv}
+TOOLS_VENV=${GEOFLOWS_TOOLS_VENV:-.tox/.tools}
+PYTHON=${PYTHON:-python3}
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+run() { printf '$ %s\n' "$*"; "$@"; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+check_python() {
+    command -v "$PYTHON" >/dev/null ||
+        die "$PYTHON not found; install Python 3.10 or newer"
+    "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' ||
+        die "geoflows needs Python 3.10 or newer ($("$PYTHON" --version))"
+    "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null ||
+        die "the Python venv module is missing (Debian: apt install python3-venv)"
+}
+
+check_prerequisites() {
+    check_python
+    command -v gcc >/dev/null ||
+        die "gcc is missing: the Neutron test sites build the 'ovs' package (Debian: apt install gcc python3-dev)"
+    "$PYTHON" - <<'PY' || die "PostgreSQL does not answer on 127.0.0.1:5432 (Debian: apt install postgresql; the tests connect as user postgres with trust auth, see doc/source/contributor/testing.rst)"
+import socket
+socket.create_connection(('127.0.0.1', 5432), timeout=3).close()
+PY
+}
+
+ensure_venv() {
+    check_python
+    if [ ! -x "$VENV/bin/geoflows" ] || [ setup.cfg -nt "$VENV/.installed" ] ||
+            [ requirements.txt -nt "$VENV/.installed" ]; then
+        say "Installing geoflows into $VENV"
+        "$PYTHON" -m venv "$VENV"
+        "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e .
+        touch "$VENV/.installed"
+    fi
+    export PATH="$PWD/$VENV/bin:$PATH"
+}
+
+ensure_tox() {
+    if [ ! -x "$TOOLS_VENV/bin/tox" ]; then
+        say "Installing tox into $TOOLS_VENV"
+        "$PYTHON" -m venv "$TOOLS_VENV"
+        "$TOOLS_VENV/bin/python" -m pip install --quiet --disable-pip-version-check 'tox>=4'
+    fi
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Run geoflows' tests: style, unit tests, and the functional tests against
+# real Neutron sites started by geoflows-minicloud and the machine's
+# PostgreSQL; then build the docs.
+#
+#   ./tools/run-tests.sh                  everything (about 15 minutes)
+#   ./tools/run-tests.sh -e py3           only the unit tests (tox args)
+#
+# Needs Python 3.10+ with venv, gcc and the Python headers, PostgreSQL on
+# 127.0.0.1:5432 accepting user postgres (Debian: apt install python3-venv
+# python3-dev gcc postgresql), and access to PyPI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+. tools/lib.sh
+
+check_prerequisites
+ensure_tox
+if [ $# -eq 0 ]; then
+    set -- -e pep8,py3,functional,docs
+fi
+run "$TOOLS_VENV/bin/tox" "$@"
