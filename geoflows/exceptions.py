@@ -61,13 +61,5 @@ class JobBusy(JobError):
     """Another live process holds the job or one of its resources."""
 
 
-class JobFailed(GeoflowsError):
-    """A job ended without success; ``job`` is its final record."""
-
-    def __init__(self, job, message):
-        self.job = job
-        super().__init__(message)
-
-
 class AllocationError(GeoflowsError):
     """A pool (of route targets, ...) has no free value left."""

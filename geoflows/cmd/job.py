@@ -53,6 +53,18 @@ class _JobCommand(show.ShowOne):
         steps = self.app.runner.steps(job.id)[1] if with_steps else None
         return common.job_data(job, steps)
 
+    def run_job(self, parsed_args, method, wanted):
+        """Run ``method(job_id, on_event)`` with progress and Ctrl-C.
+
+        The command exits 1 unless the job ends in state ``wanted``.
+        """
+        runner = self.app.runner
+        job_id = runner.get(parsed_args.job_id).id
+        job = common.run_interruptible(runner, job_id, lambda: method(
+            job_id, on_event=common.progress_callback(parsed_args)))
+        self.exit_code = 0 if job.state == wanted else 1
+        return self.show_job(job)
+
 
 class ShowJob(_JobCommand):
     """Show a job and every step with its state and duration."""
@@ -77,14 +89,10 @@ class ResumeJob(_JobCommand):
 
     def take_action(self, parsed_args):
         runner = self.app.runner
-        job = runner.get(parsed_args.job_id)
-        mode = job.mode
-        job = common.run_interruptible(
-            runner, job.id, lambda: runner.resume(
-                job.id, on_event=common.progress_callback(parsed_args)))
-        wanted = jobs.SUCCESS if mode == jobs.MODE_RUN else jobs.REVERTED
-        self.exit_code = 0 if job.state == wanted else 1
-        return self.show_job(job)
+        mode = runner.get(parsed_args.job_id).mode
+        return self.run_job(parsed_args, runner.resume,
+                            jobs.SUCCESS if mode == jobs.MODE_RUN
+                            else jobs.REVERTED)
 
 
 class RevertJob(_JobCommand):
@@ -100,13 +108,8 @@ class RevertJob(_JobCommand):
         return parser
 
     def take_action(self, parsed_args):
-        runner = self.app.runner
-        job = runner.get(parsed_args.job_id)
-        job = common.run_interruptible(
-            runner, job.id, lambda: runner.revert(
-                job.id, on_event=common.progress_callback(parsed_args)))
-        self.exit_code = 0 if job.state == jobs.REVERTED else 1
-        return self.show_job(job)
+        return self.run_job(parsed_args, self.app.runner.revert,
+                            jobs.REVERTED)
 
 
 class AbortJob(_JobCommand):

@@ -17,7 +17,6 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 
 from geoflows.testing.minicloud import process
 
@@ -195,8 +194,3 @@ class NeutronSite(object):
                 'state': 'running' if alive else 'stopped',
                 'rss_mib': process.rss_mib(pid) if alive else None,
                 'log': self.log_file}
-
-    def wait_stopped(self, timeout=15):
-        deadline = time.monotonic() + timeout
-        while self.is_running() and time.monotonic() < deadline:
-            time.sleep(0.1)
