@@ -16,7 +16,9 @@ steps queue (busy timeout) instead of failing with "database is locked".
 import contextlib
 import json
 import os
+import random
 import threading
+import time
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
@@ -30,6 +32,23 @@ utcnow = taskflow_backend.utcnow
 JOB_FIELDS = ('operation', 'plan_name', 'plan_digest', 'state', 'mode',
               'created_at', 'updated_at', 'started_at', 'finished_at',
               'owner', 'abort_requested', 'attempts', 'error')
+
+
+_WRITE_ATTEMPTS = 6
+# Deadlock, lock wait timeout (MySQL); deadlock, serialization failure
+# (PostgreSQL).
+_RETRYABLE_CODES = {1213, 1205}
+_RETRYABLE_STATES = {'40P01', '40001'}
+
+
+def _retryable(error):
+    orig = getattr(error, 'orig', None)
+    args = getattr(orig, 'args', ())
+    if args and args[0] in _RETRYABLE_CODES:
+        return True
+    if getattr(orig, 'pgcode', None) in _RETRYABLE_STATES:
+        return True
+    return 'database is locked' in str(orig)
 
 
 def default_url(state_dir):
@@ -98,9 +117,11 @@ class StateStore(object):
             if self.dialect == 'sqlite':
                 self.engine, self.read_engine = _sqlite_engines(parsed)
             else:
+                # READ COMMITTED: MySQL's default (REPEATABLE READ) takes
+                # gap locks that make concurrent step writes deadlock.
                 self.engine = sa.create_engine(
                     parsed, pool_pre_ping=True, pool_size=8,
-                    max_overflow=56)
+                    max_overflow=56, isolation_level='READ COMMITTED')
                 self.read_engine = self.engine
         except sa_exc.NoSuchModuleError:
             if self.dialect in ('postgresql', 'mysql', 'sqlite'):
@@ -154,9 +175,25 @@ class StateStore(object):
     def taskflow_backend(self):
         return taskflow_backend.Backend(self)
 
-    def count_write(self):
+    def count_write(self, count=1):
         with self._writes_lock:
-            self._writes += 1
+            self._writes += count
+
+    def write(self, fn):
+        """Run ``fn(conn)`` in a transaction and return what it returns.
+
+        A transaction that lost a deadlock or a serialization conflict to
+        another writer is run again (a few times, with a short pause):
+        concurrent steps of a job write at the same time.
+        """
+        for attempt in range(_WRITE_ATTEMPTS):
+            try:
+                with self.engine.begin() as conn:
+                    return fn(conn)
+            except sa_exc.DBAPIError as e:
+                if attempt + 1 == _WRITE_ATTEMPTS or not _retryable(e):
+                    raise
+                time.sleep(0.01 * 2 ** attempt * (1 + random.random()))
 
     @property
     def writes(self):

@@ -18,7 +18,6 @@ a commit reaches the operating system before the call returns, without a
 disk sync per step (see :mod:`geoflows.store`).
 """
 
-import contextlib
 import datetime
 import json
 import threading
@@ -84,10 +83,24 @@ class Backend(base.Backend):
         pass
 
     # -- writes ----------------------------------------------------------
+    #
+    # Writes run in StateStore.write(), which retries a transaction that
+    # lost a deadlock.  They return the (uuid, state, fingerprint) of the
+    # atoms they wrote; what was written is remembered only once the
+    # transaction committed, so a retried write is not skipped.
+
+    def remember(self, written):
+        with self._seen_lock:
+            for uuid, state, fingerprint in written:
+                self._seen[uuid] = (state, fingerprint)
 
     def write_atoms(self, conn, flow_uuid, atom_details):
+        written = []
         for ad in atom_details:
-            self._write_atom(conn, flow_uuid, ad)
+            entry = self._write_atom(conn, flow_uuid, ad)
+            if entry:
+                written.append(entry)
+        return written
 
     def _write_atom(self, conn, flow_uuid, ad):
         data = ad.to_dict()
@@ -95,7 +108,7 @@ class Backend(base.Backend):
         with self._seen_lock:
             previous = self._seen.get(ad.uuid)
         if previous is not None and previous[1] == fingerprint:
-            return
+            return None
         values = {'state': ad.state, 'intention': ad.intention,
                   'data': _dumps(data)}
         if previous is None or previous[0] != ad.state:
@@ -112,32 +125,29 @@ class Backend(base.Backend):
         updated = conn.execute(
             steps.update().where(steps.c.uuid == ad.uuid), values).rowcount
         if not updated:
+            if flow_uuid is None:
+                raise tf_exc.NotFound('no atom detail %s' % ad.uuid)
             conn.execute(steps.insert(), dict(
                 values, uuid=ad.uuid, flow_uuid=flow_uuid, name=ad.name,
                 atom_type=models.atom_detail_type(ad)))
-        self.store.count_write()
-        with self._seen_lock:
-            self._seen[ad.uuid] = (ad.state, fingerprint)
+        return (ad.uuid, ad.state, fingerprint)
 
     def write_flow(self, conn, book_uuid, fd):
+        """Write a flow detail and its atoms; return the atoms written.
+
+        A new flow detail is inserted if ``book_uuid`` is given.
+        """
         flows = tables.flows
         values = {'name': fd.name, 'state': fd.state,
                   'meta': _dumps(fd.meta or {})}
-        if book_uuid is None:
-            updated = conn.execute(
-                flows.update().where(flows.c.uuid == fd.uuid),
-                values).rowcount
-            if not updated:
+        updated = conn.execute(
+            flows.update().where(flows.c.uuid == fd.uuid), values).rowcount
+        if not updated:
+            if book_uuid is None:
                 raise tf_exc.NotFound('no flow detail %s' % fd.uuid)
-        else:
-            updated = conn.execute(
-                flows.update().where(flows.c.uuid == fd.uuid),
-                values).rowcount
-            if not updated:
-                conn.execute(flows.insert(), dict(values, uuid=fd.uuid,
-                                                  book_uuid=book_uuid))
-        self.store.count_write()
-        self.write_atoms(conn, fd.uuid, fd)
+            conn.execute(flows.insert(), dict(values, uuid=fd.uuid,
+                                              book_uuid=book_uuid))
+        return self.write_atoms(conn, fd.uuid, fd)
 
     # -- reads -----------------------------------------------------------
 
@@ -180,36 +190,50 @@ class Connection(base.Connection):
     def validate(self):
         self._store.ping()
 
-    @contextlib.contextmanager
-    def _write(self):
-        with self._store.engine.begin() as conn:
-            yield conn
+    def _write(self, fn):
+        """Run ``fn(conn)`` in a (retried) transaction.
+
+        The atoms it wrote are remembered once the transaction committed;
+        each transaction counts as one write.
+        """
+        written = self._store.write(fn)
+        self._backend.remember(written)
+        self._store.count_write()
 
     def clear_all(self):
-        with self._write() as conn:
+        def clear(conn):
             conn.execute(tables.steps.delete())
             conn.execute(tables.flows.delete())
             conn.execute(tables.logbooks.delete())
+            return []
+        self._write(clear)
         self._backend.forget()
 
     def update_atom_details(self, atom_detail):
         steps = tables.steps
-        with self._write() as conn:
+        with self._backend._seen_lock:
+            previous = self._backend._seen.get(atom_detail.uuid)
+        if previous is not None and previous[1] == _fingerprint(
+                atom_detail.to_dict()):
+            return atom_detail  # progress only: no transaction at all
+        known = previous is not None
+
+        def update(conn):
             flow_uuid = None
-            with self._backend._seen_lock:
-                known = atom_detail.uuid in self._backend._seen
             if not known:
                 flow_uuid = conn.execute(sa.select(steps.c.flow_uuid).where(
                     steps.c.uuid == atom_detail.uuid)).scalar()
                 if flow_uuid is None:
                     raise tf_exc.NotFound('no atom detail %s'
                                           % atom_detail.uuid)
-            self._backend._write_atom(conn, flow_uuid, atom_detail)
+            entry = self._backend._write_atom(conn, flow_uuid, atom_detail)
+            return [entry] if entry else []
+        self._write(update)
         return atom_detail
 
     def update_flow_details(self, flow_detail):
-        with self._write() as conn:
-            self._backend.write_flow(conn, None, flow_detail)
+        self._write(lambda conn: self._backend.write_flow(conn, None,
+                                                          flow_detail))
         return flow_detail
 
     def save_logbook(self, book):
@@ -217,7 +241,8 @@ class Connection(base.Connection):
         now = utcnow()
         values = {'name': book.name, 'meta': _dumps(book.meta or {}),
                   'updated_at': now}
-        with self._write() as conn:
+
+        def save(conn):
             updated = conn.execute(
                 logbooks.update().where(logbooks.c.uuid == book.uuid),
                 values).rowcount
@@ -225,23 +250,29 @@ class Connection(base.Connection):
                 conn.execute(logbooks.insert(), dict(
                     values, uuid=book.uuid,
                     created_at=book.created_at or now))
+            written = []
             for fd in book:
-                self._backend.write_flow(conn, book.uuid, fd)
+                written.extend(self._backend.write_flow(conn, book.uuid, fd))
+            return written
+        self._write(save)
         return book
 
     def destroy_logbook(self, book_uuid):
-        with self._write() as conn:
+        def destroy(conn):
             flow_ids = sa.select(tables.flows.c.uuid).where(
                 tables.flows.c.book_uuid == book_uuid)
             conn.execute(tables.steps.delete().where(
                 tables.steps.c.flow_uuid.in_(flow_ids)))
             conn.execute(tables.flows.delete().where(
                 tables.flows.c.book_uuid == book_uuid))
-            deleted = conn.execute(tables.logbooks.delete().where(
-                tables.logbooks.c.uuid == book_uuid)).rowcount
-        self._backend.forget()
-        if not deleted:
-            raise tf_exc.NotFound('no logbook %s' % book_uuid)
+            if not conn.execute(tables.logbooks.delete().where(
+                    tables.logbooks.c.uuid == book_uuid)).rowcount:
+                raise tf_exc.NotFound('no logbook %s' % book_uuid)
+            return []
+        try:
+            self._write(destroy)
+        finally:
+            self._backend.forget()
 
     def _book_from_row(self, conn, row, lazy):
         book = models.LogBook(row.name, uuid=row.uuid)

@@ -46,6 +46,19 @@ BGPVPN = '''\
     overlay: {type: bgpvpn, vpn_type: %(vpn_type)s}
 '''
 
+BGPVPN_ROUTER = '''\
+  - name: core
+    local:
+      site: east
+      networks: [{name: %(name)s-core-east, cidr: 10.10.0.0/24}]
+      router: {name: %(name)s-core-edge-east}
+    remote:
+      site: west
+      networks: [{name: %(name)s-core-west, cidr: 10.20.0.0/24}]
+      router: {name: %(name)s-core-edge-west}
+    overlay: {type: bgpvpn, associate: router}
+'''
+
 IPSEC = '''\
   - name: oam
     local:

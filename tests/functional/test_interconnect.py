@@ -82,6 +82,25 @@ class TestBgpvpnL2(InterconnectLifecycle, base.FunctionalTestCase):
             self.assertEqual('l2', vpn.type)
 
 
+class TestBgpvpnRouterAssociation(InterconnectLifecycle,
+                                  base.FunctionalTestCase):
+
+    templates = (base.BGPVPN_ROUTER,)
+
+    def verify_built(self):
+        for cloud, side in (('site-a', 'east'), ('site-b', 'west')):
+            net = self.network(cloud)
+            [vpn] = net.bgpvpns(name='gf-%s-core' % self.name)
+            [router] = net.routers(
+                name='%s-core-edge-%s' % (self.name, side))
+            self.assertEqual([router.id], [
+                a.router_id for a in net.bgpvpn_router_associations(vpn)])
+            self.assertEqual([], list(net.bgpvpn_network_associations(vpn)))
+            interfaces = [p for p in net.ports(device_id=router.id)
+                          if p.device_owner == 'network:router_interface']
+            self.assertEqual(1, len(interfaces))
+
+
 class TestIpsec(InterconnectLifecycle, base.FunctionalTestCase):
 
     templates = (base.IPSEC,)

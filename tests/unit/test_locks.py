@@ -302,3 +302,90 @@ class TestPostgreSQLContention(TestPostgreSQL):
             thread.join(60)
         self.assertEqual(16, len(values))
         self.assertEqual(16, len(set(values)))
+
+
+MYSQL_URL = 'mysql+pymysql://root@127.0.0.1:3306/%s'
+
+
+class TestMySQL(base.TestCase):
+    """The state store, its locks and a job on the machine's MySQL."""
+
+    def setUp(self):
+        super().setUp()
+        admin = sa.create_engine(MYSQL_URL % 'mysql',
+                                 isolation_level='AUTOCOMMIT',
+                                 connect_args={'connect_timeout': 5})
+        self.addCleanup(admin.dispose)
+        try:
+            with admin.connect() as conn:
+                conn.execute(sa.text('SELECT 1'))
+        except sa_exc.OperationalError as e:
+            self.skipTest('no MySQL server on 127.0.0.1:3306 for root: %s'
+                          % e.orig)
+        name = 'geoflows_test_%s' % uuid.uuid4().hex[:16]
+        with admin.connect() as conn:
+            conn.execute(sa.text('CREATE DATABASE %s' % name))
+        self.addCleanup(self.drop, admin, name)
+        self.store = store.StateStore(MYSQL_URL % name)
+        self.addCleanup(self.store.close)
+        self.store.upgrade()
+
+    @staticmethod
+    def drop(admin, name):
+        with admin.connect() as conn:
+            conn.execute(sa.text('DROP DATABASE IF EXISTS %s' % name))
+
+    def test_locks_are_database_locks(self):
+        service = locks.for_store(self.store)
+        self.assertIsInstance(service, locks.DatabaseLocks)
+        lock = service.try_acquire('job:1')
+        self.assertIsNotNone(lock)
+        other = locks.for_store(store.StateStore(self.store.url))
+        self.assertIsNone(other.try_acquire('job:1'))
+        lock.release()
+        again = other.try_acquire('job:1')
+        self.assertIsNotNone(again)
+        again.release()
+
+    def test_concurrent_allocations_get_distinct_values(self):
+        values = []
+
+        def allocate(index):
+            values.append(self.store.allocate_route_target(
+                'plan/ic-%d' % index, 'job-%d' % index, 64512, 1, 100)[0])
+
+        threads = [threading.Thread(target=allocate, args=(i,))
+                   for i in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        self.assertEqual(16, len(set(values)))
+
+    def test_a_job_runs_resumes_and_reverts_on_mysql(self):
+        from geoflows import context
+        from geoflows import runner
+        from geoflows.testing import fakecloud
+
+        clouds = fakecloud.FakeClouds()
+        resolver = secrets.SecretResolver(os.path.join(self.tmp, 'key'))
+        previous = context.install(None)
+        self.addCleanup(context.install, previous)
+        jobs_runner = runner.Runner(self.store, clouds, resolver,
+                                    base.OPTIONS)
+        self.addCleanup(jobs_runner.close)
+        plan = base.make_plan()
+        lyon = clouds.site('telco', 'lyon')
+        lyon.fail('create_vpn_ipsec_site_connection')
+        job = jobs_runner.start('interconnect.setup', plan, ['sec', 'vpn'],
+                                keep_on_failure=True)
+        self.assertEqual(jobs.FAILED, job.state)
+        # Only because of the fault: concurrent step writes must not
+        # deadlock each other (InnoDB gap locks).
+        self.assertIn('Internal Server Error (injected)', job.error)
+        self.assertNotIn('Deadlock', job.error)
+        self.assertNotIn('vpn:', job.error)
+        self.assertEqual(jobs.SUCCESS, jobs_runner.resume(job.id).state)
+        self.assertEqual(jobs.REVERTED, jobs_runner.revert(job.id).state)
+        self.assertEqual(['network', 'segment', 'subnet'],
+                         sorted(lyon.inventory()))

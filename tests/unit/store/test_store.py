@@ -437,3 +437,47 @@ class TestStoreLocations(base.TestCase):
                       state='PENDING')
         self.assertRaises(exceptions.JobNotFound, st.get_job, 'abc_')
         self.assertEqual('abcde-1', st.get_job('abcd').id)
+
+
+class _DeadlockError(Exception):
+    pass
+
+
+class TestWriteRetries(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.store = store.StateStore('sqlite:///%s/s.sqlite' % self.tmp)
+        self.addCleanup(self.store.close)
+        self.store.upgrade()
+        self.useFixture(fixtures.MockPatch('time.sleep'))
+
+    def deadlock(self):
+        orig = _DeadlockError(1213, 'Deadlock found when trying to get lock')
+        return sa.exc.OperationalError('UPDATE ...', {}, orig)
+
+    def test_a_deadlocked_transaction_is_run_again(self):
+        calls = []
+
+        def write(conn):
+            calls.append(1)
+            if len(calls) < 3:
+                raise self.deadlock()
+            return 'done'
+        self.assertEqual('done', self.store.write(write))
+        self.assertEqual(3, len(calls))
+
+    def test_retries_are_bounded(self):
+        def write(conn):
+            raise self.deadlock()
+        self.assertRaises(sa.exc.OperationalError, self.store.write, write)
+
+    def test_other_errors_are_not_retried(self):
+        calls = []
+
+        def write(conn):
+            calls.append(1)
+            raise sa.exc.OperationalError('x', {}, _DeadlockError(
+                1146, "Table 'x' doesn't exist"))
+        self.assertRaises(sa.exc.OperationalError, self.store.write, write)
+        self.assertEqual(1, len(calls))
