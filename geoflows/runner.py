@@ -56,26 +56,26 @@ def owner_id():
     return '%s:%d' % (socket.gethostname(), os.getpid())
 
 
-def atom_names(flow):
-    """Names of every atom (tasks and retry controllers) of ``flow``."""
-    names = []
+def iter_atoms(flow):
+    """Every atom of ``flow`` and its subflows, retry controllers too."""
     if getattr(flow, 'retry', None) is not None:
-        names.append(flow.retry.name)
+        yield flow.retry
     for node, _data in flow.iter_nodes():
         if hasattr(node, 'iter_nodes'):
-            names.extend(atom_names(node))
+            yield from iter_atoms(node)
         else:
-            names.append(node.name)
-    return names
+            yield node
+
+
+def atom_names(flow):
+    return [atom.name for atom in iter_atoms(flow)]
 
 
 def bind(flow, ctx):
     """Bind every task of ``flow`` to ``ctx`` (see geoflows.context)."""
-    for node, _data in flow.iter_nodes():
-        if hasattr(node, 'iter_nodes'):
-            bind(node, ctx)
-        elif hasattr(node, 'bind'):
-            node.bind(ctx)
+    for atom in iter_atoms(flow):
+        if hasattr(atom, 'bind'):
+            atom.bind(ctx)
 
 
 def describe_failure(failure):
@@ -123,8 +123,6 @@ class Runner(object):
         self.locks = locks_mod.for_store(store)
         self.clouds = clouds
         self.options = dict(options)
-        self.max_parallel_units = max_parallel_units
-        self.max_parallel_calls = max_parallel_calls
         self.abort_poll_interval = abort_poll_interval
         self.keep_on_failure = keep_on_failure
         self._runs = {}
@@ -236,13 +234,15 @@ class Runner(object):
         spec = {'plan': {'name': plan.name, 'digest': plan.digest,
                          'source': plan.source, 'document': plan.document},
                 'options': options, 'units': units}
-        self.store.create_job(job_id, operation, plan.name, plan.digest,
-                              spec, state=jobs.PENDING)
+        # The logbook first: a job record always has its logbook (a crash
+        # in between leaves an unreferenced logbook, which is harmless).
         book = models.LogBook(operation, uuid=job_id)
         for unit in units:
             book.add(models.FlowDetail(unit['name'],
                                        uuidutils.generate_uuid()))
         self.backend.get_connection().save_logbook(book)
+        self.store.create_job(job_id, operation, plan.name, plan.digest,
+                              spec, state=jobs.PENDING)
         return job_id
 
     def resume(self, job_id, on_event=None):
