@@ -23,14 +23,13 @@ again, and find what their first attempt created.
 import collections
 import logging
 import os
+import queue
 import socket
 import threading
 
 import futurist
-from futurist import waiters
 import networkx
 from oslo_utils import uuidutils
-from taskflow import engines
 from taskflow import exceptions as tf_exc
 from taskflow.listeners import base as listener_base
 from taskflow.persistence import models
@@ -39,6 +38,7 @@ from taskflow import states
 from geoflows import clouds as clouds_mod
 from geoflows import conf as conf_mod
 from geoflows import context
+from geoflows import engines
 from geoflows import exceptions
 from geoflows import flows
 from geoflows import jobs
@@ -123,6 +123,7 @@ class Runner(object):
         self.locks = locks_mod.for_store(store)
         self.clouds = clouds
         self.options = dict(options)
+        self.max_parallel_units = max_parallel_units
         self.abort_poll_interval = abort_poll_interval
         self.keep_on_failure = keep_on_failure
         self._runs = {}
@@ -224,16 +225,24 @@ class Runner(object):
 
     def create(self, operation, plan, names=None, keep_on_failure=None):
         """Record a job without running it; return its id."""
-        units = operations.build_units(operation, plan, names)
+        return self.create_job(
+            operation, {'name': plan.name, 'digest': plan.digest,
+                        'source': plan.source, 'document': plan.document},
+            operations.build_units(operation, plan, names),
+            keep_on_failure)
+
+    def create_job(self, operation, plan_info, units, keep_on_failure=None):
+        """Record a job of ``units`` (see geoflows.operations)."""
         options = dict(self.options, keep_on_failure=(
             self.keep_on_failure if keep_on_failure is None
             else keep_on_failure))
+        built = set()
         for unit in units:  # fail now, not in the middle of the job
-            flows.build(unit['flow'], unit['args'], options)
+            if unit['flow'] not in built:
+                flows.build(unit['flow'], unit['args'], options)
+                built.add(unit['flow'])
         job_id = uuidutils.generate_uuid()
-        spec = {'plan': {'name': plan.name, 'digest': plan.digest,
-                         'source': plan.source, 'document': plan.document},
-                'options': options, 'units': units}
+        spec = {'plan': plan_info, 'options': options, 'units': units}
         # The logbook first: a job record always has its logbook (a crash
         # in between leaves an unreferenced logbook, which is harmless).
         book = models.LogBook(operation, uuid=job_id)
@@ -241,8 +250,8 @@ class Runner(object):
             book.add(models.FlowDetail(unit['name'],
                                        uuidutils.generate_uuid()))
         self.backend.get_connection().save_logbook(book)
-        self.store.create_job(job_id, operation, plan.name, plan.digest,
-                              spec, state=jobs.PENDING)
+        self.store.create_job(job_id, operation, plan_info['name'],
+                              plan_info['digest'], spec, state=jobs.PENDING)
         return job_id
 
     def resume(self, job_id, on_event=None):
@@ -371,7 +380,7 @@ class _JobRun(object):
     def _watch_abort(self, done):
         while not done.wait(self.runner.abort_poll_interval):
             try:
-                requested = self.store.get_job(self.job.id).abort_requested
+                requested = self.store.abort_requested(self.job.id)
             except Exception:
                 LOG.exception('cannot read the abort flag of job %s',
                               self.job.id)
@@ -431,7 +440,12 @@ class _JobRun(object):
         return {'units': reports}
 
     def _forward(self):
-        """Run units as their predecessors succeed, until done or stop."""
+        """Run units as their predecessors succeed, until done or stop.
+
+        Bookkeeping is per completed unit (remaining predecessors, a queue
+        of ready units, at most max_parallel_units submitted), so that its
+        cost per unit stays flat however large the job.
+        """
         done = {name for name, fd in self.details.items()
                 if fd.state == states.SUCCESS}
         # A unit reverted by its engine before this process stopped failed:
@@ -440,26 +454,32 @@ class _JobRun(object):
             if fd.state == states.REVERTED:
                 self.failures.extend(self._unit_failures(name))
                 self._stop.set()
-        started = set(done)
-        running = {}
-        pool = self.runner.unit_pool
+        waiting = {name: sum(1 for p in self.graph.predecessors(name)
+                             if p not in done)
+                   for name in self.graph if name not in done}
+        ready = collections.deque(name for name in waiting
+                                  if not waiting[name])
+        finished = queue.Queue()  # (name, succeeded) as units end
+        running = 0
+        limit = self.runner.max_parallel_units
         while True:
-            if not self._stop.is_set():
-                for name in networkx.topological_sort(self.graph):
-                    if name in started:
-                        continue
-                    if all(p in done for p in self.graph.predecessors(name)):
-                        started.add(name)
-                        running[pool.submit(self._run_unit, name)] = name
+            while ready and running < limit and not self._stop.is_set():
+                name = ready.popleft()
+                future = self.runner.unit_pool.submit(self._run_unit, name)
+                future.add_done_callback(
+                    lambda f, name=name: finished.put((name, f)))
+                running += 1
             if not running:
                 return
-            finished, _ = waiters.wait_for_any(list(running))
-            for future in finished:
-                name = running.pop(future)
-                if future.result():
-                    done.add(name)
-                else:
-                    self._stop.set()
+            name, future = finished.get()
+            running -= 1
+            if not future.result():
+                self._stop.set()
+                continue
+            for successor in self.graph.successors(name):
+                waiting[successor] -= 1
+                if not waiting[successor]:
+                    ready.append(successor)
 
     def _load(self, name, keep):
         unit = self.units[name]
@@ -467,11 +487,19 @@ class _JobRun(object):
         flow = flows.build(unit['flow'], unit['args'], self.options)
         bind(flow, self.runner.context)
         fresh = len(fd) == 0
-        engine = engines.load(
-            flow, flow_detail=fd, book=self.book,
-            backend=self.runner.backend, engine='parallel',
-            executor=self.runner.call_pool, never_resolve=keep,
-            store={'job_id': self.job.id} if fresh else None)
+        # Built directly: taskflow.engines.load() looks the engine class up
+        # through entry points, which costs more than a small unit's run.
+        # A chain runs in the unit's own thread; a graph hands its steps to
+        # the shared pool, so that independent steps run side by side.
+        if flows.ENGINES.get(unit['flow']) == 'serial':
+            engine = engines.SerialEngine(
+                flow, fd, self.runner.backend, {'never_resolve': keep})
+        else:
+            engine = engines.ParallelEngine(
+                flow, fd, self.runner.backend,
+                {'executor': self.runner.call_pool, 'never_resolve': keep})
+        if fresh and 'job_id' in flow.requires:
+            engine.storage.inject({'job_id': self.job.id})
         engine.compile()
         engine.prepare()
         return flow, engine

@@ -70,6 +70,17 @@ def mask(text):
     return text
 
 
+def may_hold_secrets(text):
+    """Whether ``text`` could hold a secret that :func:`mask` would hide.
+
+    A cheap test, to skip masking on the hot path.
+    """
+    lowered = text.lower()
+    if 'psk' in lowered or 'password' in lowered or 'secret' in lowered:
+        return True
+    return any(value in text for value in _values)
+
+
 def mask_data(value):
     """A copy of JSON-like ``value`` with every string masked."""
     if isinstance(value, str):

@@ -5,12 +5,20 @@ the unit's flow (not a Python path), so that code can move without breaking
 the jobs already in a state store.
 """
 
+from geoflows.flows import bench
 from geoflows.flows import interconnect
 
 FACTORIES = {
+    'bench.chain': bench.chain,
     'interconnect.setup': interconnect.setup,
     'interconnect.check': interconnect.check,
     'interconnect.teardown': interconnect.teardown,
+}
+
+# Flows that are chains need no thread pool: they run on Taskflow's serial
+# engine, in their unit's thread.  The others use the parallel engine.
+ENGINES = {
+    'bench.chain': 'serial',
 }
 
 

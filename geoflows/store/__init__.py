@@ -16,9 +16,7 @@ steps queue (busy timeout) instead of failing with "database is locked".
 import contextlib
 import json
 import os
-import random
 import threading
-import time
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
@@ -26,29 +24,13 @@ from sqlalchemy import exc as sa_exc
 from geoflows import exceptions
 from geoflows.store import tables
 from geoflows.store import taskflow_backend
+from geoflows.store import writer
 
 utcnow = taskflow_backend.utcnow
 
 JOB_FIELDS = ('operation', 'plan_name', 'plan_digest', 'state', 'mode',
               'created_at', 'updated_at', 'started_at', 'finished_at',
               'owner', 'abort_requested', 'attempts', 'error')
-
-
-_WRITE_ATTEMPTS = 6
-# Deadlock, lock wait timeout (MySQL); deadlock, serialization failure
-# (PostgreSQL).
-_RETRYABLE_CODES = {1213, 1205}
-_RETRYABLE_STATES = {'40P01', '40001'}
-
-
-def _retryable(error):
-    orig = getattr(error, 'orig', None)
-    args = getattr(orig, 'args', ())
-    if args and args[0] in _RETRYABLE_CODES:
-        return True
-    if getattr(orig, 'pgcode', None) in _RETRYABLE_STATES:
-        return True
-    return 'database is locked' in str(orig)
 
 
 def default_url(state_dir):
@@ -143,6 +125,7 @@ class StateStore(object):
         self._writes = 0
         self._writes_lock = threading.Lock()
         self._upgraded = False
+        self._writer = writer.Writer(self.engine)
 
     # -- lifecycle -------------------------------------------------------
 
@@ -168,6 +151,7 @@ class StateStore(object):
             conn.execute(sa.text('SELECT 1'))
 
     def close(self):
+        self._writer.close()
         self.engine.dispose()
         if self.read_engine is not self.engine:
             self.read_engine.dispose()
@@ -180,25 +164,26 @@ class StateStore(object):
             self._writes += count
 
     def write(self, fn):
-        """Run ``fn(conn)`` in a transaction and return what it returns.
+        """Run ``fn(conn)`` in a committed transaction; return its result.
 
-        A transaction that lost a deadlock or a serialization conflict to
-        another writer is run again (a few times, with a short pause):
-        concurrent steps of a job write at the same time.
+        Writes made at the same time share a transaction (group commit, see
+        :mod:`geoflows.store.writer`); the call returns once it committed.
         """
-        for attempt in range(_WRITE_ATTEMPTS):
-            try:
-                with self.engine.begin() as conn:
-                    return fn(conn)
-            except sa_exc.DBAPIError as e:
-                if attempt + 1 == _WRITE_ATTEMPTS or not _retryable(e):
-                    raise
-                time.sleep(0.01 * 2 ** attempt * (1 + random.random()))
+        return self._writer.write(fn)
+
+    def execute(self, statements):
+        """Run prepared ``[(statement, values), ...]``, committed."""
+        self._writer.execute(statements)
 
     @property
     def writes(self):
         """State changes written since this object was made."""
         return self._writes
+
+    @property
+    def commits(self):
+        """Transactions the group-commit writer committed."""
+        return self._writer.commits
 
     # -- jobs ------------------------------------------------------------
 
@@ -244,6 +229,13 @@ class StateStore(object):
         if row is None:
             raise exceptions.JobNotFound(job_id)
         return _job_from_row(row)
+
+    def abort_requested(self, job_id):
+        """How an operator asked job ``job_id`` to stop, or None."""
+        jobs = tables.jobs
+        with self.read_engine.connect() as conn:
+            return conn.execute(sa.select(jobs.c.abort_requested).where(
+                jobs.c.id == job_id)).scalar()
 
     def list_jobs(self, states=None, limit=None):
         jobs = tables.jobs

@@ -9,8 +9,9 @@ Compared with Taskflow's own SQLAlchemy backend it:
   ``geoflows job show`` has durations without extra writes;
 * masks registered secrets in everything it writes (failures carry
   exception messages and tracebacks);
-* prepares its statements once, instead of rebuilding table metadata for
-  every connection.
+* prepares its few hot statements once and runs them on the DB-API cursor,
+  encodes each atom once per write, and writes a flow's atoms through their
+  own saves only (a flow's save writes its row and its new atoms).
 
 A write is a committed transaction, so every completed step survives a
 SIGKILL of the process.  SQLite runs in WAL mode with ``synchronous=NORMAL``:
@@ -29,7 +30,9 @@ from taskflow.persistence import models
 from taskflow import states
 
 from geoflows import secrets
+from geoflows.store import prepared
 from geoflows.store import tables
+from geoflows.store import writer
 
 _PROGRESS_KEYS = ('progress', 'progress_details')
 _START = {states.RUNNING: 'started_at', states.REVERTING: 'revert_started_at'}
@@ -52,13 +55,22 @@ def _loads(text, default=None):
     return json.loads(text) if text else default
 
 
-def _fingerprint(data):
-    """What makes two versions of an atom detail worth a write."""
-    meta = data.get('meta') or {}
-    if any(key in meta for key in _PROGRESS_KEYS):
-        data = dict(data, meta={k: v for k, v in meta.items()
-                                if k not in _PROGRESS_KEYS})
-    return hash(json.dumps(data, default=str, sort_keys=True))
+def encode(atom_detail):
+    """The JSON of an atom detail as stored, and its fingerprint.
+
+    Progress (which Taskflow reports around every task) is not stored: a
+    change of progress alone is not worth a write.  The fingerprint tells
+    two versions apart.
+    """
+    data = atom_detail.to_dict()
+    meta = data.get('meta')
+    if meta and any(key in meta for key in _PROGRESS_KEYS):
+        data['meta'] = {k: v for k, v in meta.items()
+                        if k not in _PROGRESS_KEYS}
+    text = json.dumps(data, default=str)
+    if secrets.may_hold_secrets(text):
+        text = json.dumps(secrets.mask_data(data), default=str)
+    return text, hash(text)
 
 
 class Backend(base.Backend):
@@ -69,7 +81,9 @@ class Backend(base.Backend):
         self.store = store
         # uuid -> (state, fingerprint) of what was last written or read.
         self._seen = {}
+        self._seen_flows = set()
         self._seen_lock = threading.Lock()
+        self._prepared = None
 
     def get_connection(self):
         return Connection(self)
@@ -78,39 +92,45 @@ class Backend(base.Backend):
         """Drop what is known of written atoms (after deletions)."""
         with self._seen_lock:
             self._seen.clear()
+            self._seen_flows.clear()
 
     def close(self):
         pass
 
     # -- writes ----------------------------------------------------------
     #
-    # Writes run in StateStore.write(), which retries a transaction that
-    # lost a deadlock.  They return the (uuid, state, fingerprint) of the
-    # atoms they wrote; what was written is remembered only once the
-    # transaction committed, so a retried write is not skipped.
+    # A write is prepared in the caller's thread (encoding, the statement to
+    # run) and executed by the store's writer, in a transaction shared with
+    # the other writes of the moment.  What was written is remembered only
+    # once committed, so that a retried write is never skipped.
 
     def remember(self, written):
         with self._seen_lock:
             for uuid, state, fingerprint in written:
                 self._seen[uuid] = (state, fingerprint)
 
-    def write_atoms(self, conn, flow_uuid, atom_details):
-        written = []
-        for ad in atom_details:
-            entry = self._write_atom(conn, flow_uuid, ad)
-            if entry:
-                written.append(entry)
-        return written
+    def _statements(self):
+        if self._prepared is None:
+            dialect = self.store.engine.dialect
+            self._prepared = (
+                prepared.Statements(tables.steps, 'uuid', dialect),
+                prepared.Statements(tables.flows, 'uuid', dialect))
+        return self._prepared
 
-    def _write_atom(self, conn, flow_uuid, ad):
-        data = ad.to_dict()
-        fingerprint = _fingerprint(data)
+    def atom_write(self, ad, flow_uuid=None):
+        """The statement that stores ``ad``, and what to remember after.
+
+        An atom stored before (by this process, or read from the store) is
+        updated; a new one is inserted into flow ``flow_uuid``.  Returns
+        (None, None) when nothing changed since it was last stored.
+        """
+        text, fingerprint = encode(ad)
         with self._seen_lock:
             previous = self._seen.get(ad.uuid)
         if previous is not None and previous[1] == fingerprint:
-            return None
+            return None, None
         values = {'state': ad.state, 'intention': ad.intention,
-                  'data': _dumps(data)}
+                  'data': text}
         if previous is None or previous[0] != ad.state:
             now = utcnow()
             if ad.state in _START:
@@ -121,33 +141,80 @@ class Backend(base.Backend):
                     values['revert_finished_at'] = None
             elif ad.state in _END:
                 values[_END[ad.state]] = now
-        steps = tables.steps
-        updated = conn.execute(
-            steps.update().where(steps.c.uuid == ad.uuid), values).rowcount
-        if not updated:
-            if flow_uuid is None:
-                raise tf_exc.NotFound('no atom detail %s' % ad.uuid)
-            conn.execute(steps.insert(), dict(
-                values, uuid=ad.uuid, flow_uuid=flow_uuid, name=ad.name,
-                atom_type=models.atom_detail_type(ad)))
-        return (ad.uuid, ad.state, fingerprint)
+        steps, _flows = self._statements()
+        if previous is not None:
+            statement = (steps.update(sorted(values)),
+                         dict(values, key_=ad.uuid))
+        else:
+            values.update(uuid=ad.uuid, flow_uuid=flow_uuid, name=ad.name,
+                          atom_type=models.atom_detail_type(ad))
+            statement = (steps.insert(sorted(values)), values)
+        return statement, (ad.uuid, ad.state, fingerprint)
 
-    def write_flow(self, conn, book_uuid, fd):
-        """Write a flow detail and its atoms; return the atoms written.
+    def flow_writes(self, fd, book_uuid=None):
+        """Statements that store a flow detail's row and its new atoms.
 
-        A new flow detail is inserted if ``book_uuid`` is given.
+        Atoms stored before are left to their own saves: Taskflow saves an
+        atom every time it changes, and a flow when its state changes or
+        atoms are added to it.  Returns (statements, to remember), or None
+        when the flow is unknown and no book was given (see write_flow).
         """
-        flows = tables.flows
+        _steps, flows = self._statements()
         values = {'name': fd.name, 'state': fd.state,
                   'meta': _dumps(fd.meta or {})}
-        updated = conn.execute(
-            flows.update().where(flows.c.uuid == fd.uuid), values).rowcount
-        if not updated:
-            if book_uuid is None:
-                raise tf_exc.NotFound('no flow detail %s' % fd.uuid)
-            conn.execute(flows.insert(), dict(values, uuid=fd.uuid,
-                                              book_uuid=book_uuid))
-        return self.write_atoms(conn, fd.uuid, fd)
+        with self._seen_lock:
+            known = fd.uuid in self._seen_flows
+            new = [ad for ad in fd if ad.uuid not in self._seen]
+        if known:
+            statements = [(flows.update(sorted(values)),
+                           dict(values, key_=fd.uuid))]
+        elif book_uuid is not None:
+            values.update(uuid=fd.uuid, book_uuid=book_uuid)
+            statements = [(flows.insert(sorted(values)), values)]
+        else:
+            return None
+        written = []
+        for ad in new:
+            statement, entry = self.atom_write(ad, fd.uuid)
+            if statement:
+                statements.append(statement)
+                written.append(entry)
+        return statements, written
+
+    def write_flow(self, conn, fd):
+        """Slow path: store a flow this process never saw (it must exist)."""
+        _steps, flows = self._statements()
+        values = {'name': fd.name, 'state': fd.state,
+                  'meta': _dumps(fd.meta or {})}
+        if not flows.update(sorted(values)).execute(
+                conn, dict(values, key_=fd.uuid)):
+            raise tf_exc.NotFound('no flow detail %s' % fd.uuid)
+        self.known_flow(fd.uuid)
+        written = []
+        for ad in fd:
+            entry = self.write_atom(conn, fd.uuid, ad)
+            if entry:
+                written.append(entry)
+        return written
+
+    def write_atom(self, conn, flow_uuid, ad):
+        """Slow path: store an atom whether or not it is stored already."""
+        text, fingerprint = encode(ad)
+        steps, _flows = self._statements()
+        values = {'state': ad.state, 'intention': ad.intention,
+                  'data': text}
+        if not steps.update(sorted(values)).execute(
+                conn, dict(values, key_=ad.uuid)):
+            if flow_uuid is None:
+                raise tf_exc.NotFound('no atom detail %s' % ad.uuid)
+            values.update(uuid=ad.uuid, flow_uuid=flow_uuid, name=ad.name,
+                          atom_type=models.atom_detail_type(ad))
+            steps.insert(sorted(values)).execute(conn, values)
+        return (ad.uuid, ad.state, fingerprint)
+
+    def known_flow(self, flow_uuid):
+        with self._seen_lock:
+            self._seen_flows.add(flow_uuid)
 
     # -- reads -----------------------------------------------------------
 
@@ -156,10 +223,12 @@ class Backend(base.Backend):
         data = _loads(row.data, {})
         ad = cls.from_dict(data) if data else cls(row.name, row.uuid)
         with self._seen_lock:
-            self._seen[ad.uuid] = (ad.state, _fingerprint(ad.to_dict()))
+            # Stored, at this state; the next change will be written.
+            self._seen[ad.uuid] = (ad.state, None)
         return ad
 
     def flow_from_row(self, row, conn=None, lazy=False):
+        self.known_flow(row.uuid)
         fd = models.FlowDetail(row.name, row.uuid)
         fd.state = row.state
         fd.meta = _loads(row.meta, {})
@@ -191,12 +260,16 @@ class Connection(base.Connection):
         self._store.ping()
 
     def _write(self, fn):
-        """Run ``fn(conn)`` in a (retried) transaction.
+        """Run ``fn(conn)`` in a (retried) transaction of the writer.
 
-        The atoms it wrote are remembered once the transaction committed;
-        each transaction counts as one write.
+        The atoms it returns are remembered once the transaction committed.
         """
         written = self._store.write(fn)
+        self._backend.remember(written)
+        self._store.count_write()
+
+    def _execute(self, statements, written):
+        self._store.execute(statements)
         self._backend.remember(written)
         self._store.count_write()
 
@@ -210,30 +283,26 @@ class Connection(base.Connection):
         self._backend.forget()
 
     def update_atom_details(self, atom_detail):
-        steps = tables.steps
         with self._backend._seen_lock:
-            previous = self._backend._seen.get(atom_detail.uuid)
-        if previous is not None and previous[1] == _fingerprint(
-                atom_detail.to_dict()):
-            return atom_detail  # progress only: no transaction at all
-        known = previous is not None
-
-        def update(conn):
-            flow_uuid = None
-            if not known:
-                flow_uuid = conn.execute(sa.select(steps.c.flow_uuid).where(
-                    steps.c.uuid == atom_detail.uuid)).scalar()
-                if flow_uuid is None:
-                    raise tf_exc.NotFound('no atom detail %s'
-                                          % atom_detail.uuid)
-            entry = self._backend._write_atom(conn, flow_uuid, atom_detail)
-            return [entry] if entry else []
-        self._write(update)
+            known = atom_detail.uuid in self._backend._seen
+        if known:
+            statement, entry = self._backend.atom_write(atom_detail)
+            if statement is not None:
+                self._execute([statement], [entry])
+            return atom_detail
+        # Never seen by this process: it must exist already.
+        self._write(lambda conn: [self._backend.write_atom(conn, None,
+                                                           atom_detail)])
         return atom_detail
 
     def update_flow_details(self, flow_detail):
-        self._write(lambda conn: self._backend.write_flow(conn, None,
-                                                          flow_detail))
+        prepared_writes = self._backend.flow_writes(flow_detail)
+        if prepared_writes is None:
+            self._write(lambda conn: self._backend.write_flow(
+                conn, flow_detail))
+        else:
+            self._execute(*prepared_writes)
+            self._backend.known_flow(flow_detail.uuid)
         return flow_detail
 
     def save_logbook(self, book):
@@ -241,6 +310,7 @@ class Connection(base.Connection):
         now = utcnow()
         values = {'name': book.name, 'meta': _dumps(book.meta or {}),
                   'updated_at': now}
+        flows = [self._backend.flow_writes(fd, book.uuid) for fd in book]
 
         def save(conn):
             updated = conn.execute(
@@ -251,10 +321,15 @@ class Connection(base.Connection):
                     values, uuid=book.uuid,
                     created_at=book.created_at or now))
             written = []
-            for fd in book:
-                written.extend(self._backend.write_flow(conn, book.uuid, fd))
+            statements = []
+            for fd_statements, fd_written in flows:
+                statements.extend(fd_statements)
+                written.extend(fd_written)
+            writer.execute_statements(conn, statements)
             return written
         self._write(save)
+        for fd in book:
+            self._backend.known_flow(fd.uuid)
         return book
 
     def destroy_logbook(self, book_uuid):

@@ -1,0 +1,57 @@
+"""Taskflow engines for the units of a job.
+
+They are Taskflow's serial and parallel action engines with one change, in
+their storage layer:
+
+* a save is not wrapped in Taskflow's own retry (tenacity): the geoflows
+  state store already retries a transaction that lost a deadlock, and the
+  wrapper costs more than a write;
+* task progress, which Taskflow reports at 0.0 and 1.0 around every task,
+  is kept in memory and not saved: nothing in geoflows reads it, and each
+  report would otherwise cost a copy and an encoding of the step.
+
+Every state change of a step is still saved before the engine goes on.
+"""
+
+import fasteners
+from taskflow.engines.action_engine import engine as action_engine
+from taskflow.persistence import models
+from taskflow import storage
+from taskflow.utils import misc
+
+
+class Storage(storage.Storage):
+
+    def _save_flow_detail(self, conn, original_flow_detail, flow_detail):
+        original_flow_detail.update(conn.update_flow_details(flow_detail))
+        return original_flow_detail
+
+    def _save_atom_detail(self, conn, original_atom_detail, atom_detail):
+        original_atom_detail.update(conn.update_atom_details(atom_detail))
+        return original_atom_detail
+
+    @fasteners.write_locked
+    def set_task_progress(self, task_name, progress, details=None):
+        source, _clone = self._atomdetail_by_name(
+            task_name, expected_type=models.TaskDetail)
+        source.meta[storage.META_PROGRESS] = progress
+
+
+class _GeoflowsStorage(object):
+
+    @misc.cachedproperty
+    def storage(self):
+        def scope_fetcher(atom_name):
+            if self._compiled:
+                return self._runtime.fetch_scopes_for(atom_name)
+            return None
+        return Storage(self._flow_detail, backend=self._backend,
+                       scope_fetcher=scope_fetcher)
+
+
+class SerialEngine(_GeoflowsStorage, action_engine.SerialActionEngine):
+    """Runs a flow's steps one at a time, in the caller's thread."""
+
+
+class ParallelEngine(_GeoflowsStorage, action_engine.ParallelActionEngine):
+    """Hands a flow's independent steps to an executor, side by side."""
