@@ -22,6 +22,7 @@ import contextlib
 import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -29,6 +30,10 @@ import time
 import uuid
 
 import sqlalchemy as sa
+
+from geoflows import exceptions
+
+STARTED = time.monotonic()  # when this process began (for resume timings)
 
 SITE = {'name': 'bench', 'cloud': 'bench', 'region': None}
 POSTGRESQL_SERVER = 'postgresql+psycopg2://postgres@127.0.0.1:5432/postgres'
@@ -54,10 +59,13 @@ def units(n, k):
             for i in range(n)]
 
 
-def run_geoflows(n, k, latency, cap, url, workdir, units_per_call=None):
-    """One job of N chain units through the runner; returns figures."""
-    units_per_call = units_per_call or float(os.environ.get(
-        'GEOFLOWS_BENCH_UNITS_PER_CALL', 2))
+# Units in flight per concurrent call the site accepts: a unit between two
+# calls (saving its state) must not leave a call slot idle.
+UNITS_PER_CALL = 2
+
+
+def make_runner(latency, cap, url, workdir):
+    """A fake cloud, a state store and a runner sized for the fake site."""
     from geoflows import runner
     from geoflows import secrets
     from geoflows import store as store_mod
@@ -65,28 +73,62 @@ def run_geoflows(n, k, latency, cap, url, workdir, units_per_call=None):
 
     clouds = fakecloud.FakeClouds(latency=latency, max_concurrent_calls=cap)
     store = store_mod.StateStore(url)
-    jobs = runner.Runner(
+    store.upgrade()
+    return clouds, store, runner.Runner(
         store, clouds, secrets.SecretResolver(os.path.join(workdir, 'key')),
-        options={}, max_parallel_units=int(cap * units_per_call),
+        options={}, max_parallel_units=cap * UNITS_PER_CALL,
         max_parallel_calls=cap)
-    events = [0]
+
+
+def _event_printer(counter):
+    """Count events; print them too with GEOFLOWS_BENCH_PRINT_EVENTS.
+
+    A step's event comes after its state was committed.
+    """
+    show = bool(os.environ.get('GEOFLOWS_BENCH_PRINT_EVENTS'))
 
     def on_event(event):
-        events[0] += 1
+        counter[0] += 1
+        if show:
+            sys.stdout.write('EVENT %s %s %s\n' % (event.unit, event.step,
+                                                   event.state))
+            sys.stdout.flush()
+    return on_event
 
-    store.upgrade()
+
+def run_geoflows(n, k, latency, cap, url, workdir):
+    """One job of N chain units through the runner; returns figures."""
+    clouds, store, jobs = make_runner(latency, cap, url, workdir)
+    events = [0]
     writes = store.writes
     cpu, start = _cpu_seconds(), time.monotonic()
     job_id = jobs.create_job('bench.chain', {
         'name': 'bench', 'digest': 'bench', 'source': 'geoflows bench',
         'document': {}}, units(n, k))
-    job = jobs.run(job_id, on_event=on_event)
+    sys.stdout.write('JOB %s\n' % job_id)
+    sys.stdout.flush()
+    job = jobs.run(job_id, on_event=_event_printer(events))
     makespan = time.monotonic() - start
     cpu = _cpu_seconds() - cpu
     site = clouds.site('bench')
     jobs.close()
     return {'state': job.state, 'makespan': makespan, 'cpu': cpu,
             'writes': store.writes - writes, 'events': events[0],
+            'calls': site.calls['bench_call']}
+
+
+def resume_geoflows(job_id, latency, cap, url, workdir):
+    """Resume a job whose runner was killed; time the first call."""
+    clouds, store, jobs = make_runner(latency, cap, url, workdir)
+    site = clouds.site('bench')
+    resume_called = time.monotonic()
+    job = jobs.resume(job_id, on_event=_event_printer([0]))
+    done = time.monotonic()
+    jobs.close()
+    return {'state': job.state,
+            'first_call_after_start': site.first_call_at - STARTED,
+            'first_call_after_resume': site.first_call_at - resume_called,
+            'resume_makespan': done - resume_called,
             'calls': site.calls['bench_call']}
 
 
@@ -147,28 +189,56 @@ def worker(argv):
     import logging
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger('taskflow').setLevel(logging.CRITICAL)
-    result = RUNNERS[case['runner']](
-        case['n'], case['k'], case['latency'], case['cap'], case['url'],
-        case['workdir'])
+    if case['runner'] == 'resume':
+        result = resume_geoflows(case['job_id'], case['latency'],
+                                 case['cap'], case['url'], case['workdir'])
+    else:
+        result = RUNNERS[case['runner']](
+            case['n'], case['k'], case['latency'], case['cap'], case['url'],
+            case['workdir'])
     result['peak_mib'] = _peak_mib()
-    print(json.dumps(result))
+    print('RESULT ' + json.dumps(result))
+
+
+STORES = ('sqlite', 'postgresql')
+
+
+class BenchError(exceptions.GeoflowsError):
+    """A case could not run; the message says why and what to do."""
 
 
 @contextlib.contextmanager
 def state_store(kind, workdir, server=POSTGRESQL_SERVER):
-    """A fresh, empty state store URL of ``kind`` for one case."""
+    """A fresh, empty state store URL of ``kind`` for one case.
+
+    On PostgreSQL, a database of its own is created on ``server`` and
+    dropped afterwards.
+    """
     if kind == 'sqlite':
         path = os.path.join(workdir, 'state-%s' % uuid.uuid4().hex[:8],
                             'geoflows.sqlite')
         os.makedirs(os.path.dirname(path))
         yield 'sqlite:///%s' % path
         return
-    admin = sa.create_engine(server, isolation_level='AUTOCOMMIT')
+    if kind != 'postgresql':
+        raise BenchError('unknown state store %r; use one of: %s'
+                         % (kind, ', '.join(STORES)))
+    admin = sa.create_engine(server, isolation_level='AUTOCOMMIT',
+                             connect_args={'connect_timeout': 10})
     name = 'geoflows_bench_%s' % uuid.uuid4().hex[:12]
     try:
         with admin.connect() as conn:
             conn.execute(sa.text('CREATE DATABASE %s' % name))
-        yield sa.engine.make_url(server).set(database=name).render_as_string(
+    except sa.exc.SQLAlchemyError as e:
+        admin.dispose()
+        raise BenchError(
+            'cannot create a database on the PostgreSQL server %s: %s; give '
+            'a server where this user may create databases with '
+            '--postgresql, or leave it out with --stores sqlite'
+            % (admin.url.render_as_string(hide_password=True),
+               str(getattr(e, 'orig', e)).strip())) from None
+    try:
+        yield admin.url.set(database=name).render_as_string(
             hide_password=False)
     finally:
         with admin.connect() as conn:
@@ -177,13 +247,13 @@ def state_store(kind, workdir, server=POSTGRESQL_SERVER):
         admin.dispose()
 
 
-def run_case(runner, n, k, latency, cap, store, workdir=None,
+def run_case(runner, n, k, latency, cap, store, server=POSTGRESQL_SERVER,
              timeout=3600):
     """Run one case in a fresh process; return its figures."""
     with contextlib.ExitStack() as stack:
-        workdir = workdir or stack.enter_context(tempfile.TemporaryDirectory(
+        workdir = stack.enter_context(tempfile.TemporaryDirectory(
             prefix='geoflows-bench-'))
-        url = stack.enter_context(state_store(store, workdir))
+        url = stack.enter_context(state_store(store, workdir, server))
         case = {'runner': runner, 'n': n, 'k': k, 'latency': latency,
                 'cap': cap, 'url': url, 'workdir': workdir}
         proc = subprocess.run(
@@ -191,14 +261,69 @@ def run_case(runner, n, k, latency, cap, store, workdir=None,
             capture_output=True, text=True, timeout=timeout,
             env=dict(os.environ, PYTHONWARNINGS='ignore'))
         if proc.returncode != 0:
-            raise RuntimeError('benchmark case %s failed:\n%s'
-                               % (case, proc.stderr[-3000:]))
-        result = json.loads(proc.stdout.strip().splitlines()[-1])
+            raise BenchError('the %s case of %d VNFs on %s failed:\n%s'
+                             % (runner, n, store, proc.stderr[-3000:]))
+        result = _result(proc.stdout)
     bound = lower_bound(n, k, latency, cap)
     result.update(runner=runner, store=store, n=n, k=k, latency=latency,
                   cap=cap, lower_bound=bound,
                   ratio=result['makespan'] / bound if bound else None,
                   cpu_per_vnf=result['cpu'] / n)
+    return result
+
+
+def _result(stdout):
+    for line in reversed(stdout.splitlines()):
+        if line.startswith('RESULT '):
+            return json.loads(line[len('RESULT '):])
+    raise BenchError('no result from the benchmark process')
+
+
+def _worker_command(case):
+    return [sys.executable, '-m', 'geoflows.bench', json.dumps(case)]
+
+
+def run_resume_case(n, k, latency, cap, store, server=POSTGRESQL_SERVER,
+                    kill_after=0.1, timeout=7200):
+    """Kill a runner (SIGKILL) mid-job, then resume the job.
+
+    The runner is killed once ``kill_after`` of the job's units finished;
+    a new process resumes the job.
+    """
+    with contextlib.ExitStack() as stack:
+        workdir = stack.enter_context(tempfile.TemporaryDirectory(
+            prefix='geoflows-bench-'))
+        url = stack.enter_context(state_store(store, workdir, server))
+        case = {'runner': 'geoflows', 'n': n, 'k': k, 'latency': latency,
+                'cap': cap, 'url': url, 'workdir': workdir}
+        proc = subprocess.Popen(
+            _worker_command(case), stdout=subprocess.PIPE, text=True,
+            env=dict(os.environ, PYTHONWARNINGS='ignore',
+                     GEOFLOWS_BENCH_PRINT_EVENTS='1'))
+        job_id, finished = None, 0
+        for line in proc.stdout:
+            words = line.split()
+            if words[:1] == ['JOB']:
+                job_id = words[1]
+            elif words[:1] == ['EVENT'] and words[2] == 'step-%d' % (
+                    k - 1) and words[3] == 'SUCCESS':
+                finished += 1
+                if finished >= n * kill_after:
+                    proc.send_signal(signal.SIGKILL)
+                    break
+        proc.wait()
+        proc.stdout.close()
+        if proc.returncode != -signal.SIGKILL:
+            raise BenchError('the runner ended before it was killed')
+        case = {'runner': 'resume', 'job_id': job_id, 'latency': latency,
+                'cap': cap, 'url': url, 'workdir': workdir}
+        done = subprocess.run(_worker_command(case), capture_output=True,
+                              text=True, timeout=timeout,
+                              env=dict(os.environ, PYTHONWARNINGS='ignore'))
+        if done.returncode != 0:
+            raise BenchError('resuming failed:\n%s' % done.stderr[-3000:])
+        result = _result(done.stdout)
+    result.update(store=store, n=n, k=k, killed_after_units=finished)
     return result
 
 

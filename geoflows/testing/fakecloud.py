@@ -468,6 +468,8 @@ class _Instrumented(object):
 
         def call(*args, **kwargs):
             with site.slots:
+                if site.first_call_at is None:
+                    site.first_call_at = time.monotonic()
                 site.count(name)
                 if site.latency:
                     time.sleep(site.latency)
@@ -492,6 +494,7 @@ class FakeSite(object):
         self.lock = threading.RLock()
         self.availability_zones = set(availability_zones)
         self.calls = collections.Counter()
+        self.first_call_at = None  # time.monotonic() of the first call
         self.reads_until_active = 0
         self.vpn_status = 'ACTIVE'
         self._faults = collections.defaultdict(list)

@@ -7,7 +7,6 @@ import threading
 import uuid
 
 import sqlalchemy as sa
-from sqlalchemy import exc as sa_exc
 from taskflow import engines
 from taskflow.patterns import linear_flow
 from taskflow.persistence import models
@@ -21,8 +20,7 @@ from geoflows import secrets
 from geoflows import store
 from geoflows.store import tables
 from tests.unit import base
-
-PG_URL = 'postgresql+psycopg2://postgres@127.0.0.1:5432/%s'
+from tests.unit import databases
 
 TRY_LOCK = '''
 import sys
@@ -153,29 +151,9 @@ class TestPostgreSQL(base.TestCase):
 
     def setUp(self):
         super().setUp()
-        admin = sa.create_engine(PG_URL % 'postgres',
-                                 isolation_level='AUTOCOMMIT',
-                                 connect_args={'connect_timeout': 5})
-        self.addCleanup(admin.dispose)
-        try:
-            with admin.connect() as conn:
-                conn.execute(sa.text('SELECT 1'))
-        except sa_exc.OperationalError as e:
-            self.skipTest('no PostgreSQL server on 127.0.0.1:5432 with '
-                          'trust auth for postgres: %s' % e.orig)
-        name = 'geoflows_test_%s' % uuid.uuid4().hex
-        with admin.connect() as conn:
-            conn.execute(sa.text('CREATE DATABASE %s' % name))
-        self.addCleanup(self.drop_database, admin, name)
-        self.url = PG_URL % name
+        self.url = databases.use(self, databases.PostgreSQLDatabase)
         self.store = self.open_store()
         self.locks = locks.for_store(self.store)
-
-    @staticmethod
-    def drop_database(admin, name):
-        with admin.connect() as conn:
-            conn.execute(sa.text('DROP DATABASE IF EXISTS %s WITH (FORCE)'
-                                 % name))
 
     def open_store(self):
         """A new, upgraded StateStore on the test database."""
@@ -304,36 +282,15 @@ class TestPostgreSQLContention(TestPostgreSQL):
         self.assertEqual(16, len(set(values)))
 
 
-MYSQL_URL = 'mysql+pymysql://root@127.0.0.1:3306/%s'
-
-
 class TestMySQL(base.TestCase):
     """The state store, its locks and a job on the machine's MySQL."""
 
     def setUp(self):
         super().setUp()
-        admin = sa.create_engine(MYSQL_URL % 'mysql',
-                                 isolation_level='AUTOCOMMIT',
-                                 connect_args={'connect_timeout': 5})
-        self.addCleanup(admin.dispose)
-        try:
-            with admin.connect() as conn:
-                conn.execute(sa.text('SELECT 1'))
-        except sa_exc.OperationalError as e:
-            self.skipTest('no MySQL server on 127.0.0.1:3306 for root: %s'
-                          % e.orig)
-        name = 'geoflows_test_%s' % uuid.uuid4().hex[:16]
-        with admin.connect() as conn:
-            conn.execute(sa.text('CREATE DATABASE %s' % name))
-        self.addCleanup(self.drop, admin, name)
-        self.store = store.StateStore(MYSQL_URL % name)
+        self.store = store.StateStore(
+            databases.use(self, databases.MySQLDatabase))
         self.addCleanup(self.store.close)
         self.store.upgrade()
-
-    @staticmethod
-    def drop(admin, name):
-        with admin.connect() as conn:
-            conn.execute(sa.text('DROP DATABASE IF EXISTS %s' % name))
 
     def test_locks_are_database_locks(self):
         service = locks.for_store(self.store)
