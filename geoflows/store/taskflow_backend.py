@@ -19,6 +19,7 @@ a commit reaches the operating system before the call returns, without a
 disk sync per step (see :mod:`geoflows.store`).
 """
 
+import collections
 import datetime
 import json
 import threading
@@ -227,16 +228,13 @@ class Backend(base.Backend):
             self._seen[ad.uuid] = (ad.state, None)
         return ad
 
-    def flow_from_row(self, row, conn=None, lazy=False):
+    def flow_from_row(self, row, step_rows=()):
         self.known_flow(row.uuid)
         fd = models.FlowDetail(row.name, row.uuid)
         fd.state = row.state
         fd.meta = _loads(row.meta, {})
-        if not lazy:
-            steps = tables.steps
-            for step in conn.execute(sa.select(steps).where(
-                    steps.c.flow_uuid == row.uuid)):
-                fd.add(self.atom_from_row(step))
+        for step in step_rows:
+            fd.add(self.atom_from_row(step))
         return fd
 
 
@@ -360,13 +358,24 @@ class Connection(base.Connection):
         return book
 
     def _flows(self, conn, book_uuid, lazy=False):
-        flows = tables.flows
-        for row in conn.execute(sa.select(flows).where(
-                flows.c.book_uuid == book_uuid)):
-            yield self._backend.flow_from_row(row, conn, lazy)
+        """The flow details of a book, their steps read in one query.
+
+        (A job of thousands of units is loaded when it starts or resumes.)
+        """
+        flows, steps = tables.flows, tables.steps
+        rows = conn.execute(sa.select(flows).where(
+            flows.c.book_uuid == book_uuid)).fetchall()
+        steps_of = collections.defaultdict(list)
+        if not lazy and rows:
+            for step in conn.execute(sa.select(steps).select_from(
+                    steps.join(flows, steps.c.flow_uuid == flows.c.uuid))
+                    .where(flows.c.book_uuid == book_uuid)):
+                steps_of[step.flow_uuid].append(step)
+        return [self._backend.flow_from_row(row, steps_of.get(row.uuid, ()))
+                for row in rows]
 
     def get_logbook(self, book_uuid, lazy=False):
-        with self._store.engine.connect() as conn:
+        with self._store.read_engine.connect() as conn:
             row = conn.execute(sa.select(tables.logbooks).where(
                 tables.logbooks.c.uuid == book_uuid)).first()
             if row is None:
@@ -374,25 +383,28 @@ class Connection(base.Connection):
             return self._book_from_row(conn, row, lazy)
 
     def get_logbooks(self, lazy=False):
-        with self._store.engine.connect() as conn:
+        with self._store.read_engine.connect() as conn:
             rows = conn.execute(sa.select(tables.logbooks)).fetchall()
             books = [self._book_from_row(conn, row, lazy) for row in rows]
         return iter(books)
 
     def get_flows_for_book(self, book_uuid, lazy=False):
-        with self._store.engine.connect() as conn:
-            return iter(list(self._flows(conn, book_uuid, lazy)))
+        with self._store.read_engine.connect() as conn:
+            return iter(self._flows(conn, book_uuid, lazy))
 
     def get_flow_details(self, fd_uuid, lazy=False):
-        with self._store.engine.connect() as conn:
+        with self._store.read_engine.connect() as conn:
             row = conn.execute(sa.select(tables.flows).where(
                 tables.flows.c.uuid == fd_uuid)).first()
             if row is None:
                 raise tf_exc.NotFound('no flow detail %s' % fd_uuid)
-            return self._backend.flow_from_row(row, conn, lazy)
+            step_rows = () if lazy else conn.execute(
+                sa.select(tables.steps).where(
+                    tables.steps.c.flow_uuid == fd_uuid)).fetchall()
+            return self._backend.flow_from_row(row, step_rows)
 
     def get_atom_details(self, ad_uuid):
-        with self._store.engine.connect() as conn:
+        with self._store.read_engine.connect() as conn:
             row = conn.execute(sa.select(tables.steps).where(
                 tables.steps.c.uuid == ad_uuid)).first()
         if row is None:
@@ -400,7 +412,7 @@ class Connection(base.Connection):
         return self._backend.atom_from_row(row)
 
     def get_atoms_for_flow(self, fd_uuid):
-        with self._store.engine.connect() as conn:
+        with self._store.read_engine.connect() as conn:
             rows = conn.execute(sa.select(tables.steps).where(
                 tables.steps.c.flow_uuid == fd_uuid)).fetchall()
         return iter([self._backend.atom_from_row(row) for row in rows])

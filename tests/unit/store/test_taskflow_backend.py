@@ -8,6 +8,7 @@ import sqlite3
 from unittest import mock
 import uuid
 
+import sqlalchemy as sa
 from taskflow import engines
 from taskflow import exceptions as tf_exc
 from taskflow.patterns import linear_flow
@@ -461,6 +462,30 @@ class TestReads(AtomTestCase):
 
         self.assertEqual({'plan': 'paris-lyon'}, book.meta)
         self.assertIsNotNone(book.created_at)
+
+    def test_logbook_of_many_flows_is_read_in_three_queries(self):
+        # The book, its flows, and all their steps: a job of thousands of
+        # units must not cost a query per unit when it resumes.
+        book = models.LogBook('takeover')
+        for i in range(30):
+            fd = models.FlowDetail('vnf-%d' % i, str(uuid.uuid4()))
+            for step in ('boot', 'attach'):
+                fd.add(models.TaskDetail(step, str(uuid.uuid4())))
+            book.add(fd)
+        self.conn.save_logbook(book)
+        queries = []
+        for engine in {self.store.engine, self.store.read_engine}:
+            sa.event.listen(engine, 'before_cursor_execute',
+                            lambda *args: queries.append(args[2]))
+
+        loaded = self.conn.get_logbook(book.uuid)
+
+        selects = [q for q in queries if q.startswith('SELECT')]
+        self.assertEqual(3, len(selects), queries)
+        self.assertEqual(30, len(loaded))
+        self.assertEqual({('attach', 'boot')},
+                         {tuple(sorted(ad.name for ad in fd))
+                          for fd in loaded})
 
     def test_lazy_logbook_has_no_flows(self):
         book = self.conn.get_logbook(self.book.uuid, lazy=True)
