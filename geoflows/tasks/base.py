@@ -133,6 +133,11 @@ class Resource(object, metaclass=abc.ABCMeta):
         return []
 
 
+# Taskflow inspects execute() and revert() for every task it builds; a job
+# of thousands of units builds thousands of tasks of a few classes.
+_ARG_MAPPINGS = {}
+
+
 class GeoflowsTask(task.Task):
     """A step on one site."""
 
@@ -140,6 +145,22 @@ class GeoflowsTask(task.Task):
         super().__init__(name=name, **kwargs)
         self.site = site
         self._context = None
+
+    def _build_arg_mapping(self, executor, requires=None, rebind=None,
+                           auto_extract=True, ignore_list=None):
+        """Taskflow's mapping of arguments, computed once per shape."""
+        key = (getattr(executor, '__func__', executor), repr(requires),
+               repr(rebind), auto_extract, tuple(ignore_list or ()),
+               tuple(sorted(self.inject or ())))
+        try:
+            mapping = _ARG_MAPPINGS[key]
+        except KeyError:
+            mapping = _ARG_MAPPINGS[key] = super()._build_arg_mapping(
+                executor, requires=requires, rebind=rebind,
+                auto_extract=auto_extract, ignore_list=ignore_list)
+        rebind, required, optional = mapping
+        # The sets are immutable; a task may change its own rebind mapping.
+        return rebind.copy(), required, optional
 
     def bind(self, ctx):
         """Run with ``ctx`` (what the runner provides) from now on."""

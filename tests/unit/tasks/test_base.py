@@ -567,3 +567,43 @@ class PacedRetryTest(testbase.TestCase):
         history = self.history([exceptions.NotReady('pending')])
         self.assertEqual(2, self.retry.execute(history))
         self.sleep.assert_called_once_with(2.5)
+
+
+class ArgMappingTest(testbase.TestCase):
+    """Taskflow's argument mapping, computed once per task shape."""
+
+    SITE = {'name': 'paris', 'cloud': 'telco', 'region': 'paris'}
+
+    def test_tasks_of_one_shape_get_equal_mappings(self):
+        first = _Echo('a', self.SITE)
+        second = _Echo('b', self.SITE)
+
+        self.assertEqual({'value': 'value'}, dict(first.rebind))
+        self.assertEqual(dict(first.rebind), dict(second.rebind))
+        self.assertEqual(set(first.requires), set(second.requires))
+
+    def test_rebind_gives_another_mapping(self):
+        plain = _Echo('a', self.SITE)
+        rebound = _Echo('b', self.SITE, rebind={'value': 'network.id'})
+
+        self.assertEqual({'value'}, set(plain.requires))
+        self.assertEqual({'network.id'}, set(rebound.requires))
+
+    def test_a_task_changing_its_mapping_does_not_change_others(self):
+        first = _Echo('a', self.SITE)
+        first.rebind['value'] = 'changed'
+
+        second = _Echo('b', self.SITE)
+
+        self.assertEqual({'value': 'value'}, dict(second.rebind))
+
+    def test_injected_inputs_are_not_required(self):
+        task = _Echo('a', self.SITE, inject={'value': 1})
+
+        self.assertEqual(set(), set(task.requires))
+
+
+class _Echo(base.GeoflowsTask):
+
+    def execute(self, value):
+        return value
