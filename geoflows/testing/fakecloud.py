@@ -11,13 +11,14 @@ Faults and timing can be injected per site:
 * ``site.fail('create_bgpvpn', times=1)`` makes the next call raise HTTP 500
   (or the exception given);
 * ``latency`` (seconds per call) and ``max_concurrent_calls`` model a remote
-  API: calls beyond the cap wait for a free slot, as behind a real API's
-  worker pool.
+  API: calls beyond the cap wait for a free worker, as behind a real API's
+  worker pool (see :class:`Workers`).
 """
 
 import collections
 import contextlib
 import copy
+import heapq
 import ipaddress
 import itertools
 import threading
@@ -453,6 +454,35 @@ class FakeNetwork(object):
         self._delete('ipsec_site_connection', ident, ignore_missing)
 
 
+class Workers(object):
+    """A site's API workers: ``cap`` of them, first come first served.
+
+    A call that arrives while every worker is busy starts when the first
+    one is done; each call takes the site's latency.  A call's schedule is
+    fixed when it arrives, as a server would run it: a worker is free again
+    as soon as it has answered, however late the client thread then gets
+    to read the answer.
+    """
+
+    def __init__(self, cap):
+        self._free_at = [0.0] * cap  # a heap: when each worker is free
+        self._lock = threading.Lock()
+
+    def reserve(self, now, latency):
+        """Schedule a call arriving at ``now``: (start, end)."""
+        with self._lock:
+            start = max(now, heapq.heappop(self._free_at))
+            heapq.heappush(self._free_at, start + latency)
+        return start, start + latency
+
+    def serve(self, latency):
+        """Wait until a call arriving now is answered."""
+        _, end = self.reserve(time.monotonic(), latency)
+        wait = end - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+
+
 class _Instrumented(object):
     """Wraps a FakeNetwork: latency, a concurrency cap, faults, counts."""
 
@@ -467,17 +497,16 @@ class _Instrumented(object):
         site = self._site
 
         def call(*args, **kwargs):
-            with site.slots:
-                if site.first_call_at is None:
-                    site.first_call_at = time.monotonic()
-                site.count(name)
-                if site.latency:
-                    time.sleep(site.latency)
-                fault = site.take_fault(name)
-                if fault is not None:
-                    raise fault
-                with site.lock:
-                    return attr(*args, **kwargs)
+            if site.first_call_at is None:
+                site.first_call_at = time.monotonic()
+            site.count(name)
+            if site.latency:
+                site.workers.serve(site.latency)
+            fault = site.take_fault(name)
+            if fault is not None:
+                raise fault
+            with site.lock:
+                return attr(*args, **kwargs)
         # Made once per method (benchmarks call them a lot).
         setattr(self, name, call)
         return call
@@ -490,7 +519,7 @@ class FakeSite(object):
         self.name = name
         self.index = index
         self.latency = latency
-        self.slots = threading.BoundedSemaphore(max_concurrent_calls or 1000)
+        self.workers = Workers(max_concurrent_calls or 1000)
         self.lock = threading.RLock()
         self.availability_zones = set(availability_zones)
         self.calls = collections.Counter()
