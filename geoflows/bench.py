@@ -67,6 +67,7 @@ UNITS_PER_CALL = 2
 def make_runner(latency, cap, url, workdir):
     """A fake cloud, a state store and a runner sized for the fake site."""
     from geoflows import runner
+    from geoflows import runtime
     from geoflows import secrets
     from geoflows import store as store_mod
     from geoflows.testing import fakecloud
@@ -74,10 +75,12 @@ def make_runner(latency, cap, url, workdir):
     clouds = fakecloud.FakeClouds(latency=latency, max_concurrent_calls=cap)
     store = store_mod.StateStore(url)
     store.upgrade()
-    return clouds, store, runner.Runner(
+    jobs = runner.Runner(
         store, clouds, secrets.SecretResolver(os.path.join(workdir, 'key')),
         options={}, max_parallel_units=cap * UNITS_PER_CALL,
         max_parallel_calls=cap)
+    runtime.tune_for_large_jobs()  # as the geoflows command does
+    return clouds, store, jobs
 
 
 def _event_printer(counter):
@@ -100,7 +103,7 @@ def run_geoflows(n, k, latency, cap, url, workdir):
     """One job of N chain units through the runner; returns figures."""
     clouds, store, jobs = make_runner(latency, cap, url, workdir)
     events = [0]
-    writes = store.writes
+    writes, commits = store.writes, store.commits
     cpu, start = _cpu_seconds(), time.monotonic()
     job_id = jobs.create_job('bench.chain', {
         'name': 'bench', 'digest': 'bench', 'source': 'geoflows bench',
@@ -113,7 +116,8 @@ def run_geoflows(n, k, latency, cap, url, workdir):
     site = clouds.site('bench')
     jobs.close()
     return {'state': job.state, 'makespan': makespan, 'cpu': cpu,
-            'writes': store.writes - writes, 'events': events[0],
+            'writes': store.writes - writes,
+            'commits': store.commits - commits, 'events': events[0],
             'calls': site.calls['bench_call']}
 
 
@@ -142,6 +146,7 @@ def run_baseline(n, k, latency, cap, url, workdir):
     from taskflow.persistence import models
 
     from geoflows import context
+    from geoflows import runtime
     from geoflows import secrets
     from geoflows.tasks import synthetic
     from geoflows.testing import fakecloud
@@ -152,9 +157,16 @@ def run_baseline(n, k, latency, cap, url, workdir):
     backend = backends.fetch({'connection': url})
     with contextlib.closing(backend.get_connection()) as conn:
         conn.upgrade()
-    commits = [0]
+    counts = {'writes': 0, 'commits': 0}
+
+    def count_write(conn, cursor, statement, *args):
+        if not statement.lstrip().upper().startswith('SELECT'):
+            counts['writes'] += 1
+
+    sa.event.listen(backend.engine, 'before_cursor_execute', count_write)
     sa.event.listen(backend.engine, 'commit',
-                    lambda conn: commits.__setitem__(0, commits[0] + 1))
+                    lambda conn: counts.update(commits=counts['commits'] + 1))
+    runtime.tune_for_large_jobs()  # the same settings for both runners
     cpu, start = _cpu_seconds(), time.monotonic()
     flow = unordered_flow.Flow('plan')
     for i in range(n):
@@ -176,7 +188,8 @@ def run_baseline(n, k, latency, cap, url, workdir):
     cpu = _cpu_seconds() - cpu
     executor.shutdown(wait=False)
     return {'state': engine.storage.get_flow_state(), 'makespan': makespan,
-            'cpu': cpu, 'writes': commits[0], 'events': None,
+            'cpu': cpu, 'writes': counts['writes'],
+            'commits': counts['commits'], 'events': None,
             'calls': clouds.site('bench').calls['bench_call']}
 
 

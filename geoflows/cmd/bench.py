@@ -34,9 +34,10 @@ class Bench(lister.Lister):
     Each step makes one call to a site that answers after LATENCY seconds
     and serves at most CAP calls at once, so no runner can finish before
     max(k*L, N*k*L/C).  Prints, per case, the makespan, that lower bound,
-    their ratio, the orchestration CPU per VNF, the state store writes and
-    the peak memory, for geoflows' runner and for the naive baseline (one
-    Taskflow graph of the whole plan, stock persistence).
+    their ratio, the orchestration CPU per VNF, the state store's writes
+    (statements) and commits (transactions), and the peak memory, for
+    geoflows' runner and for the naive baseline (one Taskflow graph of the
+    whole plan, stock persistence).
     """
 
     def get_parser(self, prog_name):
@@ -109,7 +110,7 @@ class Bench(lister.Lister):
             os.cpu_count(), '.'.join(map(str, sys.version_info[:3]))))
         return (('Runner', 'Store', 'VNFs', 'Steps', 'Makespan (s)',
                  'Lower bound (s)', 'Ratio', 'CPU/VNF (ms)', 'Writes',
-                 'Peak (MiB)', 'State'), rows)
+                 'Commits', 'Peak (MiB)', 'State'), rows)
 
 
 def _row(result):
@@ -117,4 +118,4 @@ def _row(result):
             round(result['makespan'], 2), round(result['lower_bound'], 2),
             round(result['ratio'], 3) if result['ratio'] else None,
             round(1000 * result['cpu_per_vnf'], 2), result['writes'],
-            round(result['peak_mib']), result['state'])
+            result['commits'], round(result['peak_mib']), result['state'])

@@ -24,7 +24,10 @@ state_opts = [
 runner_opts = [
     cfg.IntOpt('max_parallel_units', default=16, min=1,
                help='How many units of a job (one interconnect, one VNF) '
-                    'run at the same time.'),
+                    'run at the same time.  For large jobs, set it above '
+                    'the number of calls the sites accept at once (about '
+                    'twice): a unit busy saving its state between two '
+                    'calls must not leave a call slot idle.'),
     cfg.IntOpt('max_parallel_calls', default=32, min=1,
                help='How many steps (each one OpenStack call or a few) run '
                     'at the same time across the units of a job.'),

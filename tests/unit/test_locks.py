@@ -137,6 +137,23 @@ class TestForStore(base.TestCase):
         self.assertTrue(any(key < 0 for key in keys))
 
 
+def allocate_concurrently(state_store, count):
+    """Route targets allocated by ``count`` threads at once."""
+    values = []
+
+    def allocate(index):
+        values.append(state_store.allocate_route_target(
+            'plan/ic-%d' % index, 'job-%d' % index, 64512, 1, 100)[0])
+
+    threads = [threading.Thread(target=allocate, args=(i,))
+               for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return values
+
+
 class Noop(task.Task):
 
     def execute(self):
@@ -261,23 +278,9 @@ class TestPostgreSQL(base.TestCase):
 
         self.assertIsNotNone(self.acquire('interconnect:plan/sec'))
 
-
-class TestPostgreSQLContention(TestPostgreSQL):
-    """Allocations on a shared PostgreSQL take turns."""
-
     def test_sixteen_concurrent_allocators_get_distinct_values(self):
-        values = []
+        values = allocate_concurrently(self.store, 16)
 
-        def allocate(index):
-            values.append(self.store.allocate_route_target(
-                'plan/ic-%d' % index, 'job-%d' % index, 64512, 1, 100)[0])
-
-        threads = [threading.Thread(target=allocate, args=(i,))
-                   for i in range(16)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
         self.assertEqual(16, len(values))
         self.assertEqual(16, len(set(values)))
 
@@ -305,19 +308,7 @@ class TestMySQL(base.TestCase):
         again.release()
 
     def test_concurrent_allocations_get_distinct_values(self):
-        values = []
-
-        def allocate(index):
-            values.append(self.store.allocate_route_target(
-                'plan/ic-%d' % index, 'job-%d' % index, 64512, 1, 100)[0])
-
-        threads = [threading.Thread(target=allocate, args=(i,))
-                   for i in range(16)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
-        self.assertEqual(16, len(set(values)))
+        self.assertEqual(16, len(set(allocate_concurrently(self.store, 16))))
 
     def test_a_job_runs_resumes_and_reverts_on_mysql(self):
         from geoflows import context
