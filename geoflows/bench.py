@@ -236,8 +236,20 @@ def state_store(kind, workdir, server=POSTGRESQL_SERVER):
     if kind != 'postgresql':
         raise BenchError('unknown state store %r; use one of: %s'
                          % (kind, ', '.join(STORES)))
-    admin = sa.create_engine(server, isolation_level='AUTOCOMMIT',
-                             connect_args={'connect_timeout': 10})
+    try:
+        url = sa.engine.make_url(server)
+    except sa.exc.ArgumentError:
+        raise BenchError('--postgresql: %r is not a database URL such as %s'
+                         % (server, POSTGRESQL_SERVER)) from None
+    shown = url.render_as_string(hide_password=True)
+    try:
+        admin = sa.create_engine(url, isolation_level='AUTOCOMMIT',
+                                 connect_args={'connect_timeout': 10})
+    except (ImportError, sa.exc.NoSuchModuleError) as e:
+        raise BenchError(
+            'the PostgreSQL driver for %s is not installed (%s); install '
+            'psycopg2-binary, or leave PostgreSQL out with --stores sqlite'
+            % (shown, e)) from None
     name = 'geoflows_bench_%s' % uuid.uuid4().hex[:12]
     try:
         with admin.connect() as conn:
@@ -248,8 +260,7 @@ def state_store(kind, workdir, server=POSTGRESQL_SERVER):
             'cannot create a database on the PostgreSQL server %s: %s; give '
             'a server where this user may create databases with '
             '--postgresql, or leave it out with --stores sqlite'
-            % (admin.url.render_as_string(hide_password=True),
-               str(getattr(e, 'orig', e)).strip())) from None
+            % (shown, str(getattr(e, 'orig', e)).strip())) from None
     try:
         yield admin.url.set(database=name).render_as_string(
             hide_password=False)

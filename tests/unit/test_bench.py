@@ -96,3 +96,22 @@ class TestBenchCommand(test_plan.PlanCommandTestCase):
         self.assertIn('--stores sqlite', error)
         self.assertNotIn('hunter22', error)
         self.assertNoTraceback()
+
+    def test_postgresql_url_that_is_not_one_is_named(self):
+        code = self.geoflows('bench', '--vnfs', '1', '--stores', 'postgresql',
+                             '--postgresql', 'localhost:5432')
+
+        self.assertEqual(1, code)
+        self.assertIn("--postgresql: 'localhost:5432' is not a database URL",
+                      self.stderr.getvalue())
+
+    def test_missing_postgresql_driver_is_named(self):
+        code = self.geoflows(
+            'bench', '--vnfs', '1', '--stores', 'postgresql', '--postgresql',
+            'postgresql+nosuchdriver://bob:hunter22@127.0.0.1/postgres')
+
+        self.assertEqual(1, code)
+        error = self.stderr.getvalue()
+        self.assertIn('install psycopg2-binary, or leave PostgreSQL out',
+                      error)
+        self.assertNotIn('hunter22', error)
