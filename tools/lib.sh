@@ -29,6 +29,10 @@ PY
 
 ensure_venv() {
     check_python
+    if [ -f "$VENV" ]; then  # a redirect file some tool wrote, not a venv
+        say "Replacing the file $VENV ($(head -c 200 "$VENV")) by a virtualenv"
+        rm -f "$VENV"
+    fi
     if [ ! -x "$VENV/bin/geoflows" ] || [ setup.cfg -nt "$VENV/.installed" ] ||
             [ requirements.txt -nt "$VENV/.installed" ]; then
         say "Installing geoflows into $VENV"
@@ -43,6 +47,6 @@ ensure_tox() {
     if [ ! -x "$TOOLS_VENV/bin/tox" ]; then
         say "Installing tox into $TOOLS_VENV"
         "$PYTHON" -m venv "$TOOLS_VENV"
-        "$TOOLS_VENV/bin/python" -m pip install --quiet --disable-pip-version-check 'tox>=4'
+        "$TOOLS_VENV/bin/python" -m pip install --quiet --disable-pip-version-check 'tox>=4,<5'
     fi
 }
