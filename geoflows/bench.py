@@ -33,8 +33,6 @@ import sqlalchemy as sa
 
 from geoflows import exceptions
 
-STARTED = time.monotonic()  # when this process began (for resume timings)
-
 SITE = {'name': 'bench', 'cloud': 'bench', 'region': None}
 POSTGRESQL_SERVER = 'postgresql+psycopg2://postgres@127.0.0.1:5432/postgres'
 
@@ -130,7 +128,9 @@ def resume_geoflows(job_id, latency, cap, url, workdir):
     done = time.monotonic()
     jobs.close()
     return {'state': job.state,
-            'first_call_after_start': site.first_call_at - STARTED,
+            # The machine's monotonic clock: the parent, which started this
+            # process, compares it with its own reading.
+            'first_call_at': site.first_call_at,
             'first_call_after_resume': site.first_call_at - resume_called,
             'resume_makespan': done - resume_called,
             'calls': site.calls['bench_call']}
@@ -341,13 +341,15 @@ def run_resume_case(n, k, latency, cap, store, server=POSTGRESQL_SERVER,
             raise BenchError('the runner ended before it was killed')
         case = {'runner': 'resume', 'job_id': job_id, 'latency': latency,
                 'cap': cap, 'url': url, 'workdir': workdir}
+        launched = time.monotonic()
         done = subprocess.run(_worker_command(case), capture_output=True,
                               text=True, timeout=timeout,
                               env=dict(os.environ, PYTHONWARNINGS='ignore'))
         if done.returncode != 0:
             raise BenchError('resuming failed:\n%s' % done.stderr[-3000:])
         result = _result(done.stdout)
-    result.update(store=store, n=n, k=k, killed_after_units=finished)
+    result.update(store=store, n=n, k=k, killed_after_units=finished,
+                  first_call_after_start=result['first_call_at'] - launched)
     return result
 
 

@@ -101,7 +101,7 @@ class Bench(lister.Lister):
                     server=args.postgresql)
                 self.app.stderr.write(
                     'resume of %d VNFs (%s) after SIGKILL: first call %.2fs '
-                    'after the process started (%.2fs after resume()), '
+                    'after the process was launched (%.2fs after resume()), '
                     'job %s in %.1fs, peak %.0f MiB\n' % (
                         result['n'], store, result['first_call_after_start'],
                         result['first_call_after_resume'], result['state'],
