@@ -271,40 +271,81 @@ def state_store(kind, workdir, server=POSTGRESQL_SERVER):
         admin.dispose()
 
 
+@contextlib.contextmanager
+def _case_store(store, server):
+    """A work directory and a fresh state store URL for one case."""
+    with tempfile.TemporaryDirectory(prefix='geoflows-bench-') as workdir:
+        with state_store(store, workdir, server) as url:
+            yield workdir, url
+
+
+def _worker_env(print_events=False):
+    env = dict(os.environ, PYTHONWARNINGS='ignore')
+    if print_events:
+        env['GEOFLOWS_BENCH_PRINT_EVENTS'] = '1'
+    return env
+
+
+def _worker_command(case):
+    return [sys.executable, '-m', 'geoflows.bench', json.dumps(case)]
+
+
+def run_worker(case, what, timeout):
+    """Run one case's process to its end; return its RESULT."""
+    proc = subprocess.run(_worker_command(case), capture_output=True,
+                          text=True, timeout=timeout, env=_worker_env())
+    if proc.returncode != 0:
+        raise BenchError('%s failed:\n%s' % (what, proc.stderr[-3000:]))
+    for line in reversed(proc.stdout.splitlines()):
+        if line.startswith('RESULT '):
+            return json.loads(line[len('RESULT '):])
+    raise BenchError('%s gave no result' % what)
+
+
+def start_worker(case):
+    """Start a runner process that prints its job id and step events."""
+    return subprocess.Popen(_worker_command(case), stdout=subprocess.PIPE,
+                            text=True, env=_worker_env(print_events=True))
+
+
+def kill_when(proc, enough):
+    """SIGKILL ``proc`` once ``enough(event)`` says so.
+
+    ``enough`` sees each (unit, step, state) the process prints, which it
+    prints after the step's state was committed.  Returns the job id and
+    every event seen.
+    """
+    job_id, events = None, []
+    for line in proc.stdout:
+        words = line.split()
+        if words[:1] == ['JOB']:
+            job_id = words[1]
+        elif words[:1] == ['EVENT']:
+            events.append(tuple(words[1:4]))
+            if enough(events[-1]):
+                proc.send_signal(signal.SIGKILL)
+                break
+    proc.wait()
+    proc.stdout.close()
+    if proc.returncode != -signal.SIGKILL:
+        raise BenchError('the runner ended before it was killed')
+    return job_id, events
+
+
 def run_case(runner, n, k, latency, cap, store, server=POSTGRESQL_SERVER,
              timeout=3600):
     """Run one case in a fresh process; return its figures."""
-    with contextlib.ExitStack() as stack:
-        workdir = stack.enter_context(tempfile.TemporaryDirectory(
-            prefix='geoflows-bench-'))
-        url = stack.enter_context(state_store(store, workdir, server))
-        case = {'runner': runner, 'n': n, 'k': k, 'latency': latency,
-                'cap': cap, 'url': url, 'workdir': workdir}
-        proc = subprocess.run(
-            [sys.executable, '-m', 'geoflows.bench', json.dumps(case)],
-            capture_output=True, text=True, timeout=timeout,
-            env=dict(os.environ, PYTHONWARNINGS='ignore'))
-        if proc.returncode != 0:
-            raise BenchError('the %s case of %d VNFs on %s failed:\n%s'
-                             % (runner, n, store, proc.stderr[-3000:]))
-        result = _result(proc.stdout)
+    with _case_store(store, server) as (workdir, url):
+        result = run_worker(
+            {'runner': runner, 'n': n, 'k': k, 'latency': latency,
+             'cap': cap, 'url': url, 'workdir': workdir},
+            'the %s case of %d VNFs on %s' % (runner, n, store), timeout)
     bound = lower_bound(n, k, latency, cap)
     result.update(runner=runner, store=store, n=n, k=k, latency=latency,
                   cap=cap, lower_bound=bound,
                   ratio=result['makespan'] / bound if bound else None,
                   cpu_per_vnf=result['cpu'] / n)
     return result
-
-
-def _result(stdout):
-    for line in reversed(stdout.splitlines()):
-        if line.startswith('RESULT '):
-            return json.loads(line[len('RESULT '):])
-    raise BenchError('no result from the benchmark process')
-
-
-def _worker_command(case):
-    return [sys.executable, '-m', 'geoflows.bench', json.dumps(case)]
 
 
 def run_resume_case(n, k, latency, cap, store, server=POSTGRESQL_SERVER,
@@ -314,41 +355,23 @@ def run_resume_case(n, k, latency, cap, store, server=POSTGRESQL_SERVER,
     The runner is killed once ``kill_after`` of the job's units finished;
     a new process resumes the job.
     """
-    with contextlib.ExitStack() as stack:
-        workdir = stack.enter_context(tempfile.TemporaryDirectory(
-            prefix='geoflows-bench-'))
-        url = stack.enter_context(state_store(store, workdir, server))
-        case = {'runner': 'geoflows', 'n': n, 'k': k, 'latency': latency,
-                'cap': cap, 'url': url, 'workdir': workdir}
-        proc = subprocess.Popen(
-            _worker_command(case), stdout=subprocess.PIPE, text=True,
-            env=dict(os.environ, PYTHONWARNINGS='ignore',
-                     GEOFLOWS_BENCH_PRINT_EVENTS='1'))
-        job_id, finished = None, 0
-        for line in proc.stdout:
-            words = line.split()
-            if words[:1] == ['JOB']:
-                job_id = words[1]
-            elif words[:1] == ['EVENT'] and words[2] == 'step-%d' % (
-                    k - 1) and words[3] == 'SUCCESS':
-                finished += 1
-                if finished >= n * kill_after:
-                    proc.send_signal(signal.SIGKILL)
-                    break
-        proc.wait()
-        proc.stdout.close()
-        if proc.returncode != -signal.SIGKILL:
-            raise BenchError('the runner ended before it was killed')
-        case = {'runner': 'resume', 'job_id': job_id, 'latency': latency,
-                'cap': cap, 'url': url, 'workdir': workdir}
+    last_step_done = ('step-%d' % (k - 1), 'SUCCESS')
+    finished = [0]  # units
+
+    def enough(event):
+        finished[0] += event[1:] == last_step_done
+        return finished[0] >= n * kill_after
+
+    with _case_store(store, server) as (workdir, url):
+        job_id, _ = kill_when(start_worker(
+            {'runner': 'geoflows', 'n': n, 'k': k, 'latency': latency,
+             'cap': cap, 'url': url, 'workdir': workdir}), enough)
         launched = time.monotonic()
-        done = subprocess.run(_worker_command(case), capture_output=True,
-                              text=True, timeout=timeout,
-                              env=dict(os.environ, PYTHONWARNINGS='ignore'))
-        if done.returncode != 0:
-            raise BenchError('resuming failed:\n%s' % done.stderr[-3000:])
-        result = _result(done.stdout)
-    result.update(store=store, n=n, k=k, killed_after_units=finished,
+        result = run_worker(
+            {'runner': 'resume', 'job_id': job_id, 'latency': latency,
+             'cap': cap, 'url': url, 'workdir': workdir},
+            'resuming job %s' % job_id, timeout)
+    result.update(store=store, n=n, k=k, killed_after_units=finished[0],
                   first_call_after_start=result['first_call_at'] - launched)
     return result
 

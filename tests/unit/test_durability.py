@@ -8,11 +8,7 @@ as done, and that the job resumes to SUCCESS without running those steps
 again.  On SQLite and, when it is reachable, PostgreSQL.
 """
 
-import json
 import os
-import signal
-import subprocess
-import sys
 
 from taskflow import states
 
@@ -26,19 +22,12 @@ STEPS = 3
 
 
 class DurabilityMixin(object):
-
-    def url(self):
-        raise NotImplementedError
+    """The tests; a subclass gives ``url()``, a fresh state store's URL."""
 
     def start_runner(self, url):
-        case = {'runner': 'geoflows', 'n': UNITS, 'k': STEPS,
-                'latency': 0.005, 'cap': 4, 'url': url, 'workdir': self.tmp}
-        proc = subprocess.Popen(
-            [sys.executable, '-m', 'geoflows.bench', json.dumps(case)],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-            env=dict(os.environ, GEOFLOWS_BENCH_PRINT_EVENTS='1',
-                     PYTHONWARNINGS='ignore'))
-        self.addCleanup(proc.stdout.close)
+        proc = bench.start_worker(
+            {'runner': 'geoflows', 'n': UNITS, 'k': STEPS, 'latency': 0.005,
+             'cap': 4, 'url': url, 'workdir': self.tmp})
         self.addCleanup(proc.kill)
         return proc
 
@@ -47,19 +36,15 @@ class DurabilityMixin(object):
 
         Returns the job id and the (unit, step) pairs reported done.
         """
-        job_id, done = None, []
-        for line in proc.stdout:
-            words = line.split()
-            if words[:1] == ['JOB']:
-                job_id = words[1]
-            elif words[:1] == ['EVENT'] and words[3] == states.SUCCESS:
-                done.append((words[1], words[2]))
-                if len(done) == successes:
-                    proc.send_signal(signal.SIGKILL)
-                    break
-        proc.wait()
-        self.assertEqual(-signal.SIGKILL, proc.returncode,
-                         'the runner ended before it was killed')
+        done = []
+
+        def enough(event):
+            unit, step, state = event
+            if state == states.SUCCESS:
+                done.append((unit, step))
+            return len(done) == successes
+
+        job_id, _ = bench.kill_when(proc, enough)
         return job_id, done
 
     def check_kill_and_resume(self, successes):
