@@ -13,9 +13,10 @@ Two settings avoid most of it:
   than 700, so that fewer short-lived objects survive into the older
   generations, whose collections are the long ones.
 
-geoflows' own processes (the ``geoflows`` command, the benchmark) call
-:func:`tune_for_large_jobs` once, after start-up; a MANO process that runs
-large jobs through the library may do the same.
+geoflows' own processes (the ``geoflows`` commands that run a job, the
+benchmark) call :func:`tune_for_large_jobs` once, after start-up (it costs
+about 40 ms); a MANO process that runs large jobs through the library may
+do the same.
 """
 
 import gc

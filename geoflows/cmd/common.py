@@ -9,6 +9,7 @@ from cliff import columns
 import prettytable
 
 from geoflows import jobs
+from geoflows import runtime
 
 JOB_FIELDS = ('id', 'operation', 'plan', 'plan_digest', 'state', 'units',
               'created_at', 'started_at', 'finished_at', 'duration',
@@ -172,6 +173,7 @@ def run_interruptible(runner, job_id, action):
     what it did (SUSPENDED, to resume or revert); a second one quits at
     once (the job can still be resumed or reverted).
     """
+    runtime.tune_for_large_jobs()  # only commands that run a job pay it
     interrupted = []
 
     def on_sigint(signum, frame):

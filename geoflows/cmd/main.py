@@ -75,9 +75,7 @@ class GeoflowsApp(app.App):
         """The job runner, built from the configuration on first use."""
         if self._runner is None:
             from geoflows import runner
-            from geoflows import runtime
             self._runner = runner.Runner.from_config(conf.CONF)
-            runtime.tune_for_large_jobs()
         return self._runner
 
 
