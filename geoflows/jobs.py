@@ -32,6 +32,19 @@ MODE_RUN = 'run'
 MODE_REVERT = 'revert'
 
 
+def settled(job):
+    """Whether ``job`` reached an outcome that nobody will change unasked.
+
+    SUCCESS and REVERTED; FAILED (kept for inspection, a failed revert, or
+    given up by conductors); SUSPENDED on an operator's request.  A job
+    SUSPENDED without a request was handed over by a stopping conductor and
+    goes on elsewhere.
+    """
+    if job.state in FINAL_STATES or job.state == FAILED:
+        return True
+    return job.state == SUSPENDED and bool(job.abort_requested)
+
+
 def isoformat(value):
     if value is None:
         return None

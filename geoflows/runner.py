@@ -116,8 +116,10 @@ class Runner(object):
 
     def __init__(self, store, clouds, secret_resolver, options,
                  max_parallel_units=16, max_parallel_calls=32,
-                 abort_poll_interval=1.0, keep_on_failure=False):
+                 abort_poll_interval=1.0, keep_on_failure=False, owner=None):
         self.store = store
+        #: recorded as the owner of the jobs this runner runs
+        self.owner = owner or owner_id()
         self.store.upgrade()
         self.backend = store.taskflow_backend()
         self.locks = locks_mod.for_store(store)
@@ -138,7 +140,7 @@ class Runner(object):
         self.context = context.Context(clouds, store, secret_resolver)
 
     @classmethod
-    def from_config(cls, conf=None):
+    def from_config(cls, conf=None, owner=None):
         conf = conf or conf_mod.CONF
         state_dir = os.path.expanduser(conf.state_dir)
         store = store_mod.StateStore(conf.state.connection or
@@ -155,7 +157,8 @@ class Runner(object):
                    max_parallel_units=conf.runner.max_parallel_units,
                    max_parallel_calls=conf.runner.max_parallel_calls,
                    abort_poll_interval=conf.runner.abort_poll_interval,
-                   keep_on_failure=conf.runner.keep_on_failure)
+                   keep_on_failure=conf.runner.keep_on_failure,
+                   owner=owner)
 
     def close(self):
         """Stop the runner's threads (its jobs must have ended).
@@ -293,6 +296,26 @@ class Runner(object):
             run.request_abort(keep)
         return self.get(job.id)
 
+    def suspend(self, job_id):
+        """Stop a job this process runs after its current steps.
+
+        Unlike :meth:`abort` it records no request: the job ends SUSPENDED
+        as if its process had stopped, and whoever resumes it goes on (a
+        conductor hands its jobs over this way when it is stopped).  Returns
+        False if this process does not run the job.
+        """
+        with self._runs_lock:
+            run = self._runs.get(job_id)
+        if run is None:
+            return False
+        run.request_abort(keep=True)
+        return True
+
+    def running(self):
+        """Ids of the jobs this process runs now."""
+        with self._runs_lock:
+            return list(self._runs)
+
     def _acquire_locks(self, job):
         held = []
         names = ['job:%s' % job.id] + sorted(
@@ -325,7 +348,7 @@ class Runner(object):
         try:
             now = store_mod.utcnow()
             self.store.update_job(
-                job.id, state=jobs.RUNNING, mode=mode, owner=owner_id(),
+                job.id, state=jobs.RUNNING, mode=mode, owner=self.owner,
                 started_at=job.started_at or now, finished_at=None,
                 attempts=job.attempts + 1, abort_requested=None)
             run = _JobRun(self, self.store.get_job(job.id), on_event)

@@ -193,3 +193,65 @@ def run_interruptible(runner, job_id, action):
         return action()
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def add_submit_arguments(parser, choosable=True):
+    """--submit / --wait / --timeout of the commands that can post a job."""
+    group = parser.add_argument_group('jobboard')
+    if choosable:
+        choice = group.add_mutually_exclusive_group()
+        choice.add_argument(
+            '--submit', dest='submit', action='store_true', default=None,
+            help='post the job to the jobboard for a conductor instead of '
+                 'running it here (default: [jobboard] submit)')
+        choice.add_argument('--no-submit', dest='submit',
+                            action='store_false',
+                            help='run the job in this process')
+    group.add_argument('--wait', action='store_true',
+                       help='with a posted job: wait until a conductor is '
+                            'done with it, then show it (exit 1 unless it '
+                            'ended as intended)')
+    group.add_argument('--timeout', type=float, default=0, metavar='S',
+                       help='with --wait: give up waiting after S seconds '
+                            '(default 0: no limit); the job goes on')
+
+
+def wants_submit(parsed_args):
+    """Whether the job goes to the jobboard ([jobboard] submit default)."""
+    from geoflows import conf
+    if parsed_args.submit is None:
+        return conf.CONF.jobboard.submit
+    return parsed_args.submit
+
+
+def submit(runner, job_id, action, wait=False, timeout=0):
+    """Post job ``job_id`` for a conductor; return the job.
+
+    With ``wait``, return once a conductor is done with the posting (it ran
+    the job to an outcome, or gave up on it).
+    """
+    from taskflow import states as tf_states
+
+    from geoflows import conf
+    from geoflows import exceptions
+    from geoflows import jobboard
+    from geoflows import runner as runner_mod
+
+    group = conf.CONF.jobboard
+    job = runner.get(job_id)
+    name = 'submit-%s' % runner_mod.owner_id()
+    with jobboard.connected(group, name, runner.backend) as board:
+        posting = jobboard.post(board, job, action)
+        sys.stderr.write('job %s: posted to the %s for a conductor\n'
+                         % (job.id, jobboard.describe(group)))
+        sys.stderr.flush()
+        if wait:
+            deadline = time.monotonic() + timeout if timeout else None
+            while posting.state != tf_states.COMPLETE:
+                if deadline and time.monotonic() > deadline:
+                    raise exceptions.JobError(
+                        'job %s: no conductor was done with it after %ss; '
+                        'it stays on the board (see "geoflows job show %s")'
+                        % (job.id, timeout, job.id))
+                time.sleep(0.5)
+    return runner.get(job.id)

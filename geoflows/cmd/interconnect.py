@@ -21,6 +21,7 @@ class _Operation(show.ShowOne):
         parser.add_argument('names', metavar='NAME', nargs='*',
                             help='interconnects of the plan (default: all)')
         common.add_progress_arguments(parser)
+        common.add_submit_arguments(parser)
         return parser
 
     def run(self, parsed_args):
@@ -35,6 +36,12 @@ class _Operation(show.ShowOne):
         sys.stderr.write('job %s: %s of plan %r\n' % (
             job_id, self.operation, plan.name))
         sys.stderr.flush()
+        if common.wants_submit(parsed_args):
+            job = common.submit(runner, job_id, 'run', parsed_args.wait,
+                                parsed_args.timeout)
+            if parsed_args.wait and job.state != jobs.SUCCESS:
+                self.exit_code = 1
+            return job
         job = common.run_interruptible(
             runner, job_id, lambda: runner.run(
                 job_id, on_event=common.progress_callback(parsed_args)))

@@ -1,4 +1,4 @@
-"""geoflows job list | show | resume | revert | abort"""
+"""geoflows job list | show | submit | resume | revert | abort"""
 
 import time
 
@@ -8,6 +8,8 @@ from cliff import show
 from geoflows.cmd import common
 from geoflows import exceptions
 from geoflows import jobs
+from geoflows import operations
+from geoflows import plan as plan_mod
 
 
 class ListJobs(lister.Lister):
@@ -56,10 +58,17 @@ class _JobCommand(show.ShowOne):
     def run_job(self, parsed_args, method, wanted):
         """Run ``method(job_id, on_event)`` with progress and Ctrl-C.
 
-        The command exits 1 unless the job ends in state ``wanted``.
+        With --submit, post it for a conductor instead.  The command exits 1
+        unless the job ends in state ``wanted`` (or was posted).
         """
         runner = self.app.runner
         job_id = runner.get(parsed_args.job_id).id
+        if common.wants_submit(parsed_args):
+            job = common.submit(runner, job_id, method.__name__,
+                                parsed_args.wait, parsed_args.timeout)
+            if parsed_args.wait:
+                self.exit_code = 0 if job.state == wanted else 1
+            return self.show_job(job, with_steps=parsed_args.wait)
         job = common.run_interruptible(runner, job_id, lambda: method(
             job_id, on_event=common.progress_callback(parsed_args)))
         self.exit_code = 0 if job.state == wanted else 1
@@ -71,6 +80,49 @@ class ShowJob(_JobCommand):
 
     def take_action(self, parsed_args):
         return self.show_job(self.app.runner.get(parsed_args.job_id))
+
+
+class SubmitJob(show.ShowOne):
+    """Record a job and post it to the jobboard for a conductor.
+
+    Prints the job (PENDING until a conductor claims it).  With --wait,
+    exits 0 if it ends SUCCESS, 1 otherwise.
+    """
+
+    exit_code = 0
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('operation', choices=operations.OPERATIONS,
+                            help='what the job does')
+        parser.add_argument('--plan', required=True, metavar='PLAN',
+                            help='plan file (YAML)')
+        parser.add_argument('names', metavar='NAME', nargs='*',
+                            help='items of the plan (default: all)')
+        parser.add_argument('--keep-on-failure', action='store_true',
+                            default=None,
+                            help='if the job fails, keep what it made for '
+                                 'inspection (then: geoflows job '
+                                 'resume|revert ID)')
+        common.add_submit_arguments(parser, choosable=False)
+        return parser
+
+    def run(self, parsed_args):
+        rc = super().run(parsed_args)
+        return self.exit_code or rc
+
+    def take_action(self, parsed_args):
+        runner = self.app.runner
+        plan = plan_mod.load(parsed_args.plan)
+        job_id = runner.create(parsed_args.operation, plan,
+                               parsed_args.names,
+                               keep_on_failure=parsed_args.keep_on_failure)
+        job = common.submit(runner, job_id, 'run', parsed_args.wait,
+                            parsed_args.timeout)
+        if parsed_args.wait and job.state != jobs.SUCCESS:
+            self.exit_code = 1
+        steps = runner.steps(job.id)[1] if parsed_args.wait else None
+        return common.job_data(job, steps)
 
 
 class ResumeJob(_JobCommand):
@@ -85,6 +137,7 @@ class ResumeJob(_JobCommand):
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         common.add_progress_arguments(parser)
+        common.add_submit_arguments(parser)
         return parser
 
     def take_action(self, parsed_args):
@@ -105,6 +158,7 @@ class RevertJob(_JobCommand):
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
         common.add_progress_arguments(parser)
+        common.add_submit_arguments(parser)
         return parser
 
     def take_action(self, parsed_args):

@@ -70,6 +70,10 @@ class GeoflowsApp(app.App):
             self._runner.close()
             self._runner = None
 
+    def adopt_runner(self, runner):
+        """Use ``runner`` (built by a command) and close it at the end."""
+        self._runner = runner
+
     @property
     def runner(self):
         """The job runner, built from the configuration on first use."""

@@ -78,10 +78,73 @@ ipsec_opts = [
                  help='Seconds between two of those checks.'),
 ]
 
+jobboard_opts = [
+    cfg.StrOpt('backend', default='redis',
+               choices=[('redis', 'Redis (the default; "pip install '
+                                  'redis", already required by geoflows)'),
+                        ('zookeeper', 'ZooKeeper ("pip install '
+                                      'geoflows[zookeeper]")'),
+                        ('etcd', 'etcd v3 ("pip install geoflows[etcd]")')],
+               help='Taskflow jobboard that several controllers share: '
+                    'jobs are posted there and claimed by conductors.'),
+    cfg.ListOpt('hosts', default=['127.0.0.1:6379'],
+                help='HOST:PORT of the jobboard servers.  Redis and etcd '
+                     'use the first one (with Redis Sentinel, the first '
+                     'sentinel; the others are fallbacks); ZooKeeper uses '
+                     'them all.'),
+    cfg.StrOpt('username',
+               help='User name for Redis ACLs (Redis 6 and later).'),
+    cfg.StrOpt('password', secret=True,
+               help='Password of the jobboard (Redis).'),
+    cfg.IntOpt('redis_db', default=0, min=0,
+               help='Redis database number.'),
+    cfg.StrOpt('redis_sentinel',
+               help='Name of the Redis Sentinel master; when set, "hosts" '
+                    'lists sentinels.'),
+    cfg.StrOpt('name', default='geoflows',
+               help='Name of the board: the Redis key prefix, the ZooKeeper '
+                    'or etcd path.  Controllers that share jobs use the same '
+                    'name; separate deployments on one server, different '
+                    'ones.'),
+    cfg.IntOpt('claim_expiry', default=30, min=3,
+               help='Seconds after which the claim of a conductor that '
+                    'stopped renewing it lapses, so that another conductor '
+                    'takes its jobs over.  A live conductor renews its '
+                    'claims every claim_expiry/3 seconds, whatever its '
+                    'steps are doing.  This is most of the time a takeover '
+                    'by another conductor takes; see the deployment guide '
+                    'for how to size it.  (ZooKeeper: the session timeout.)'),
+    cfg.BoolOpt('submit', default=False,
+                help='Make "geoflows interconnect ..." (and the other '
+                     'operation commands) post their job to the jobboard '
+                     'for a conductor, as "--submit" does, instead of '
+                     'running it in the command\'s own process.'),
+]
+
+conductor_opts = [
+    cfg.StrOpt('name', sample_default='<host name>:<process id>',
+               help='Name of this conductor, recorded as the owner of the '
+                    'jobs it runs and shown by "geoflows job list".  It '
+                    'must be unique among running conductors.  Default: '
+                    'host name and process id.'),
+    cfg.IntOpt('max_jobs', default=4, min=1,
+               help='How many jobs this conductor runs at the same time '
+                    '(the units and calls of each are bounded by [runner]).'),
+    cfg.IntOpt('max_attempts', default=3, min=1,
+               help='How many times conductors start a job that does not '
+                    'end (its conductor died, or the runner broke) before '
+                    'they mark it FAILED with its last error and move on.'),
+    cfg.FloatOpt('poll_interval', default=0.5, min=0.05,
+                 help='Seconds between two looks at the jobboard when there '
+                      'is no job to claim.'),
+]
+
 GROUPS = [
     (None, default_opts),
     ('state', state_opts),
     ('runner', runner_opts),
+    ('jobboard', jobboard_opts),
+    ('conductor', conductor_opts),
     ('clouds', clouds_opts),
     ('bgpvpn', bgpvpn_opts),
     ('ipsec', ipsec_opts),

@@ -1,0 +1,260 @@
+"""Conductors in threads of the test, on the machine's Redis jobboard.
+
+The jobs run on the in-memory fake cloud; a SQLite state store is shared by
+the conductors (the functional tests run real conductor processes on
+PostgreSQL and real sites).
+"""
+
+import os
+import threading
+import time
+
+import sqlalchemy as sa
+from taskflow import states as tf_states
+
+from geoflows import bench
+from geoflows import conductor as conductor_mod
+from geoflows import jobboard
+from geoflows import jobs
+from geoflows import runner as runner_mod
+from geoflows.store import tables
+from geoflows.testing import fakecloud
+from tests.unit import base
+from tests.unit import jobboards
+
+EXPIRY = 3
+PLAN = {'name': 'synthetic', 'digest': 'd', 'source': 'test',
+        'document': {}}
+
+
+def wait_for(predicate, timeout=30, what='condition'):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError('timed out waiting for %s' % what)
+
+
+class ConductorTestCase(base.CloudTestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.board_fixture = jobboards.use(self)
+        self.group = jobboards.group(self.board_fixture.name,
+                                     claim_expiry=EXPIRY)
+        self.clouds = fakecloud.FakeClouds(latency=0.01)
+        self.url = 'sqlite:///%s' % os.path.join(self.tmp, 'state.sqlite')
+        self.board = self.connected_board('test')
+        self.dispatched = []  # (conductor name, job id) per dispatch
+
+    def connected_board(self, name):
+        board = jobboard.fetch(self.group, name)
+        jobboard.connect(board, self.group)
+        self.addCleanup(board.close)
+        return board
+
+    def make_runner(self, owner):
+        runner = runner_mod.Runner(
+            self.store, self.clouds, self.resolver, {},
+            abort_poll_interval=0.1, owner=owner)
+        self.addCleanup(runner.close)
+        return runner
+
+    def start_conductor(self, name, runner=None, **kwargs):
+        runner = runner or self.make_runner(name)
+        kwargs.setdefault('max_attempts', 3)
+        kwargs.setdefault('max_jobs', 2)
+        cond = conductor_mod.Conductor(
+            name, jobboard.fetch(self.group, name, runner.backend), runner,
+            claim_expiry=EXPIRY, poll_interval=0.05, **kwargs)
+        cond.connect()
+
+        def on_start(event, details):
+            posting = details['job']
+            self.dispatched.append(
+                (name, jobboard.posting_of(posting)['job_id']))
+
+        cond.notifier.register('running_start', on_start)
+        thread = threading.Thread(target=cond.run, daemon=True)
+        thread.start()
+
+        def stop():
+            cond.stop(handover=False)
+            thread.join(30)
+            cond.close()
+        self.addCleanup(stop)
+        return cond
+
+    def submit(self, n=1, k=3, runner=None, action='run'):
+        runner = runner or self.runner
+        job_id = runner.create_job('bench', PLAN, bench.units(n, k))
+        jobboard.post(self.board, runner.get(job_id), action)
+        return job_id
+
+    def site_calls(self):
+        return self.clouds.site('bench').calls['bench_call']
+
+    def board_empty(self):
+        return not list(self.board.iterjobs(ensure_fresh=True))
+
+    def settled(self, job_id):
+        job = self.runner.get(job_id)
+        return job if jobs.settled(job) else None
+
+
+class TestSeveralConductors(ConductorTestCase):
+
+    def test_each_job_runs_exactly_once(self):
+        ids = [self.submit(n=3, k=3) for _ in range(8)]
+        self.start_conductor('c1')
+        self.start_conductor('c2')
+        for job_id in ids:
+            job = wait_for(lambda: self.settled(job_id), what=job_id)
+            self.assertEqual(jobs.SUCCESS, job.state)
+            self.assertEqual(1, job.attempts)
+            self.assertIn(job.owner, ('c1', 'c2'))
+        wait_for(self.board_empty, what='an empty board')
+        self.assertEqual(sorted(ids),
+                         sorted(job_id for _name, job_id in self.dispatched))
+        # Every synthetic call was made once: no step ran twice.
+        calls = self.site_calls()
+        self.assertEqual(8 * 3 * 3, calls)
+
+    def test_owner_is_the_conductor(self):
+        job_id = self.submit()
+        self.start_conductor('ctl-7')
+        job = wait_for(lambda: self.settled(job_id))
+        self.assertEqual('ctl-7', job.owner)
+        self.assertEqual('ctl-7', self.runner.list()[0].owner)
+
+
+class TestTakeover(ConductorTestCase):
+
+    def test_lapsed_claim_is_taken_over(self):
+        job_id = self.submit()
+        posting = list(self.board.iterjobs())[0]
+        # A conductor claims it and dies before renewing its claim.
+        self.board.claim(posting, 'dead', expiry=EXPIRY)
+        claimed = time.monotonic()
+        self.start_conductor('alive')
+        job = wait_for(lambda: self.settled(job_id))
+        self.assertEqual(jobs.SUCCESS, job.state)
+        self.assertGreaterEqual(time.monotonic() - claimed, EXPIRY - 0.2)
+
+    def test_a_live_claim_is_renewed(self):
+        self.clouds = fakecloud.FakeClouds(latency=0.5)
+        # Three sequential calls of 0.5 s per unit, 4 units one at a time:
+        # the job outlives two claim expiries.
+        runner = runner_mod.Runner(self.store, self.clouds, self.resolver,
+                                   {}, max_parallel_units=1, owner='c1')
+        self.addCleanup(runner.close)
+        job_id = self.submit(n=4, k=3)
+        self.start_conductor('c1', runner=runner)
+        self.start_conductor('c2')
+        job = wait_for(lambda: self.settled(job_id))
+        self.assertGreater(job.duration, 2 * EXPIRY)
+        self.assertEqual(jobs.SUCCESS, job.state)
+        self.assertEqual(1, job.attempts)
+        self.assertEqual(['c1'], [n for n, j in self.dispatched
+                                  if j == job_id])
+
+    def test_stop_hands_running_jobs_over(self):
+        self.clouds = fakecloud.FakeClouds(latency=0.2)
+        job_id = self.submit(n=3, k=10)
+        first = self.start_conductor('first')
+        wait_for(lambda: self.runner.get(job_id).state == jobs.RUNNING)
+        first.stop(handover=True)
+        job = wait_for(lambda: self.runner.get(job_id).state ==
+                       jobs.SUSPENDED and self.runner.get(job_id))
+        self.assertIsNone(job.abort_requested)
+        self.start_conductor('second')
+        job = wait_for(lambda: self.settled(job_id))
+        self.assertEqual(jobs.SUCCESS, job.state)
+        self.assertEqual(2, job.attempts)
+        self.assertEqual('second', job.owner)
+        # The steps done before the handover were not made again.
+        calls = self.site_calls()
+        self.assertLessEqual(calls, 3 * 10 + 3)
+
+
+class TestBoundedAttempts(ConductorTestCase):
+
+    def break_logbook(self, job_id):
+        """Lose the job's steps: every attempt to run it breaks."""
+        flows = sa.select(tables.flows.c.uuid).where(
+            tables.flows.c.book_uuid == job_id)
+        with self.store.engine.begin() as conn:
+            conn.execute(tables.steps.delete().where(
+                tables.steps.c.flow_uuid.in_(flows)))
+            conn.execute(tables.flows.delete().where(
+                tables.flows.c.book_uuid == job_id))
+            conn.execute(tables.logbooks.delete().where(
+                tables.logbooks.c.uuid == job_id))
+
+    def test_poison_job_fails_after_its_attempts_others_succeed(self):
+        poison = self.submit()
+        self.break_logbook(poison)
+        good = [self.submit() for _ in range(4)]
+        self.start_conductor('c1')
+        self.start_conductor('c2')
+        job = wait_for(lambda: self.settled(poison))
+        self.assertEqual(jobs.FAILED, job.state)
+        self.assertEqual(3, job.attempts)
+        self.assertIn('gave up after 3 attempts', job.error)
+        self.assertIn('broke', job.error)
+        self.assertIn('geoflows job resume %s' % poison, job.error)
+        for job_id in good:
+            self.assertEqual(jobs.SUCCESS,
+                             wait_for(lambda: self.settled(job_id)).state)
+        wait_for(self.board_empty, what='an empty board')
+
+    def test_failed_job_is_consumed_not_retried(self):
+        job_id = self.submit()
+        self.clouds.site('bench').fail('bench_call', times=1)
+        self.start_conductor('c1')
+        job = wait_for(lambda: self.settled(job_id))
+        self.assertEqual(jobs.REVERTED, job.state)
+        self.assertEqual(1, job.attempts)
+        wait_for(self.board_empty, what='an empty board')
+
+
+class TestPostings(ConductorTestCase):
+
+    def test_foreign_posting_is_trashed(self):
+        self.board.post('not ours', details={'x': 1})
+        job_id = self.submit()
+        self.start_conductor('c1')
+        self.assertEqual(jobs.SUCCESS,
+                         wait_for(lambda: self.settled(job_id)).state)
+        wait_for(self.board_empty, what='an empty board')
+        self.assertTrue(self.board_fixture.client.exists(
+            self.board.trash_key))
+
+    def test_job_missing_from_the_store_stays_on_the_board(self):
+        posting = self.board.post('elsewhere', details={'geoflows': {
+            'job_id': 'not-in-this-store', 'action': 'run', 'attempts': 0}})
+        self.start_conductor('c1')
+        wait_for(lambda: len(self.dispatched) > 1, what='two dispatches')
+        self.assertNotEqual(tf_states.COMPLETE, posting.state)
+
+    def test_revert_posting_reverts_a_finished_job(self):
+        job_id = self.submit()
+        self.start_conductor('c1')
+        self.assertEqual(jobs.SUCCESS,
+                         wait_for(lambda: self.settled(job_id)).state)
+        wait_for(self.board_empty, what='an empty board')
+        jobboard.post(self.board, self.runner.get(job_id), 'revert')
+        job = wait_for(lambda: self.runner.get(job_id).state ==
+                       jobs.REVERTED and self.runner.get(job_id))
+        self.assertEqual(2, job.attempts)
+
+    def test_a_settled_job_is_not_run_again(self):
+        job_id = self.submit()
+        self.start_conductor('c1')
+        wait_for(lambda: self.settled(job_id))
+        wait_for(self.board_empty, what='an empty board')
+        jobboard.post(self.board, self.runner.get(job_id), 'run')
+        wait_for(self.board_empty, what='an empty board')
+        self.assertEqual(1, self.runner.get(job_id).attempts)
