@@ -29,6 +29,7 @@ import contextlib
 import logging
 import threading
 
+from oslo_utils import uuidutils
 from taskflow.conductors.backends import impl_nonblocking
 from taskflow import exceptions as tf_exc
 
@@ -69,8 +70,9 @@ class _ExpiringClaims(object):
 class Conductor(impl_nonblocking.NonBlockingConductor):
     """Claims geoflows jobs from ``board`` and runs them with ``runner``.
 
-    :param name: unique among running conductors; the claims' owner and the
-        owner recorded on the jobs (the runner's ``owner`` should match).
+    :param name: unique among running conductors; recorded as the owner of
+        the jobs (the runner's ``owner`` should match).  Claims are made as
+        ``<name>/<tag of this process>``.
     :param board: an unconnected Taskflow jobboard (geoflows.jobboard.fetch).
     :param runner: a :class:`geoflows.runner.Runner` on the shared store.
     :param claim_expiry: seconds after which a claim not renewed lapses.
@@ -82,8 +84,14 @@ class Conductor(impl_nonblocking.NonBlockingConductor):
                  expiring_claims=True, max_attempts=3, max_jobs=4,
                  poll_interval=0.5):
         self.board = board
+        # Claims carry this process's own tag: a conductor restarted under
+        # the same name must not take its predecessor's claims for its own
+        # (Redis would renew them at each attempt and they would never
+        # lapse); they lapse, and the jobs are resumed.
+        self.claimant = '%s/%s' % (name, uuidutils.generate_uuid()[:8])
         super().__init__(
-            name, _ExpiringClaims(board, claim_expiry) if expiring_claims
+            self.claimant,
+            _ExpiringClaims(board, claim_expiry) if expiring_claims
             else board, persistence=runner.backend, log=LOG,
             wait_timeout=poll_interval, max_simultaneous_jobs=max_jobs)
         self.name = name
@@ -104,7 +112,8 @@ class Conductor(impl_nonblocking.NonBlockingConductor):
         self._stopping.clear()
         done = threading.Event()
         renewer = threading.Thread(target=self._renew_claims, args=(done,),
-                                   name='claims-%s' % self.name, daemon=True)
+                                   name='claims-%s' % self.name,
+                                   daemon=True)
         renewer.start()
         LOG.info('conductor %s: claiming jobs (at most %d at a time, claims '
                  'expire after %ss)', self.name, self._max_simultaneous_jobs,
@@ -156,13 +165,13 @@ class Conductor(impl_nonblocking.NonBlockingConductor):
 
     def _renew(self, posting, job_id):
         owner = self.board.find_owner(posting)
-        if owner == self.name:
+        if owner == self.claimant:
             if self.expiring_claims:
                 posting.extend_expiry(self.claim_expiry)
             return
         if owner is None:  # it lapsed (the board was out of reach): again
             try:
-                self._jobboard.claim(posting, self.name)
+                self._jobboard.claim(posting, self.claimant)
                 LOG.warning('conductor %s: claim of job %s had lapsed; '
                             'claimed it again', self.name, job_id)
                 return

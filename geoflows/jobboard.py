@@ -39,6 +39,11 @@ def _host_port(text, backend):
     return host, port
 
 
+def _join(host_port):
+    host, port = host_port
+    return '%s:%d' % (netutils.escape_ipv6(host), port)
+
+
 def board_conf(group):
     """(backend name, Taskflow jobboard conf) from the [jobboard] group."""
     backend = group.backend
@@ -58,9 +63,9 @@ def board_conf(group):
             conf['password'] = group.password
         if group.redis_sentinel:
             conf['sentinel'] = group.redis_sentinel
-            conf['sentinel_fallbacks'] = ['%s:%d' % hp for hp in hosts[1:]]
+            conf['sentinel_fallbacks'] = [_join(hp) for hp in hosts[1:]]
     elif backend == 'zookeeper':
-        conf = {'hosts': ','.join('%s:%d' % hp for hp in hosts),
+        conf = {'hosts': ','.join(_join(hp) for hp in hosts),
                 'path': '/geoflows/%s' % group.name,
                 # The claim is an ephemeral node: it lapses with the session.
                 'timeout': float(group.claim_expiry)}

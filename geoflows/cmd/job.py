@@ -95,10 +95,13 @@ class SubmitJob(show.ShowOne):
         parser = super().get_parser(prog_name)
         parser.add_argument('operation', choices=operations.OPERATIONS,
                             help='what the job does')
-        parser.add_argument('--plan', required=True, metavar='PLAN',
-                            help='plan file (YAML)')
         parser.add_argument('names', metavar='NAME', nargs='*',
                             help='items of the plan (default: all)')
+        # "OPERATION --plan P NAME": plain argparse takes no positional
+        # after an option once the first positional was taken.
+        parser.parse_args = parser.parse_intermixed_args
+        parser.add_argument('--plan', required=True, metavar='PLAN',
+                            help='plan file (YAML)')
         parser.add_argument('--keep-on-failure', action='store_true',
                             default=None,
                             help='if the job fails, keep what it made for '

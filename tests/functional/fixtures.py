@@ -1,10 +1,14 @@
-"""Fixtures of the functional tests: a fault-injecting HTTP proxy."""
+"""Fixtures of the functional tests: a fault-injecting HTTP proxy, a
+conductor process."""
 
 import http.client
 import http.server
 import re
+import signal
 import socketserver
+import subprocess
 import threading
+import time
 import urllib.parse
 
 import fixtures
@@ -92,3 +96,82 @@ class FaultProxy(fixtures.Fixture):
         thread.start()
         self.addCleanup(self.server.server_close)
         self.addCleanup(self.server.shutdown)
+
+
+class ConductorProcess(fixtures.Fixture):
+    """A real ``geoflows conductor`` process and what it logs.
+
+    ``argv`` starts it (e.g. [geoflows, 'conductor', '--name', name]); each
+    line it logs is kept with the time it was read.  ``wait_for(pattern)``
+    returns the first matching line's (time, line).  Stopped with SIGTERM
+    (SIGKILL after 30 s) at cleanup.
+    """
+
+    def __init__(self, argv, env, cwd=None):
+        super().__init__()
+        self.argv = argv
+        self.env = env
+        self.cwd = cwd
+        self.lines = []
+        self.changed = threading.Condition()
+
+    def _setUp(self):
+        self.proc = subprocess.Popen(
+            self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE, text=True, env=self.env, cwd=self.cwd)
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        self.addCleanup(self.stop)
+
+    def _read(self):
+        for line in self.proc.stderr:
+            with self.changed:
+                self.lines.append((time.monotonic(), line.rstrip('\n')))
+                self.changed.notify_all()
+        with self.changed:
+            self.changed.notify_all()
+
+    def find(self, pattern, after=0.0):
+        regex = re.compile(pattern)
+        with self.changed:
+            for when, line in self.lines:
+                if when >= after and regex.search(line):
+                    return when, line
+        return None
+
+    def wait_for(self, pattern, timeout=120, after=0.0):
+        deadline = time.monotonic() + timeout
+        with self.changed:
+            while True:
+                found = self.find(pattern, after)
+                if found:
+                    return found
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.proc.poll() is not None and
+                                 not self.reader.is_alive()):
+                    raise AssertionError(
+                        'conductor never logged %r; it logged:\n%s' % (
+                            pattern, self.text()))
+                self.changed.wait(min(left, 1.0))
+
+    def text(self):
+        with self.changed:
+            return '\n'.join(line for _when, line in self.lines)
+
+    def kill(self):
+        """SIGKILL it; return the time of the kill."""
+        self.proc.send_signal(signal.SIGKILL)
+        killed = time.monotonic()
+        self.proc.wait()
+        return killed
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.reader.join(10)
+        self.proc.stderr.close()

@@ -46,6 +46,22 @@ class RedisBoard(fixtures.Fixture):
     def keys(self):
         return list(self.client.scan_iter(match=self.name + '*'))
 
+    def postings(self):
+        """How many postings are on the board (claimed or not)."""
+        return sum(self.client.hlen(key) for key in self.keys()
+                   if key.endswith(b'listings'))
+
+    def dump(self):
+        """Every value the board holds, as text (to look for secrets)."""
+        values = []
+        for key in self.keys():
+            kind = self.client.type(key)
+            if kind == b'hash':
+                values.extend(self.client.hvals(key))
+            elif kind == b'string':
+                values.append(self.client.get(key))
+        return b'\n'.join(values).decode('utf-8', 'replace')
+
     def _delete_keys(self):
         keys = self.keys()
         if keys:

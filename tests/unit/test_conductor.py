@@ -135,8 +135,10 @@ class TestTakeover(ConductorTestCase):
     def test_lapsed_claim_is_taken_over(self):
         job_id = self.submit()
         posting = list(self.board.iterjobs())[0]
-        # A conductor claims it and dies before renewing its claim.
-        self.board.claim(posting, 'dead', expiry=EXPIRY)
+        # A conductor claims it and dies before renewing its claim; it is
+        # restarted under the same name (its claims must lapse all the same:
+        # a Redis claim attempt by their owner would renew them).
+        self.board.claim(posting, 'alive', expiry=EXPIRY)
         claimed = time.monotonic()
         self.start_conductor('alive')
         job = wait_for(lambda: self.settled(job_id))
