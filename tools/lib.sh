@@ -25,6 +25,10 @@ check_prerequisites() {
 import socket
 socket.create_connection(('127.0.0.1', 5432), timeout=3).close()
 PY
+    "$PYTHON" - <<'PY' || die "Redis does not answer on 127.0.0.1:6379 (Debian: apt install redis-server); the conductor tests use it as their jobboard"
+import socket
+socket.create_connection(('127.0.0.1', 6379), timeout=3).close()
+PY
 }
 
 ensure_venv() {

@@ -34,6 +34,11 @@ class ConductorTestCase(base.FunctionalTestCase):
 
     def setUp(self):
         super().setUp()
+        # Unlike the unit tests, these do not skip without the servers.
+        for reason in (databases.PostgreSQLDatabase.unreachable(),
+                       jobboards.RedisBoard.unreachable()):
+            if reason:
+                self.fail(reason)
         self.url = databases.use(self, databases.PostgreSQLDatabase)
         self.board = jobboards.use(self)
         self.env.update({

@@ -181,6 +181,22 @@ class TestTakeover(ConductorTestCase):
         self.assertLessEqual(calls, 3 * 10 + 3)
 
 
+class TestAbort(ConductorTestCase):
+
+    def test_abort_from_another_process_reverts_and_consumes(self):
+        self.clouds = fakecloud.FakeClouds(latency=0.2)
+        job_id = self.submit(n=2, k=10)
+        self.start_conductor('c1')
+        wait_for(lambda: self.runner.get(job_id).state == jobs.RUNNING)
+        # Another controller: its own runner on the shared store.
+        self.make_runner('operator').abort(job_id)
+        job = wait_for(lambda: self.settled(job_id))
+        self.assertEqual(jobs.REVERTED, job.state)
+        self.assertEqual('aborted on request', job.error)
+        wait_for(self.board_empty, what='an empty board')
+        self.assertEqual(1, job.attempts)
+
+
 class TestBoundedAttempts(ConductorTestCase):
 
     def break_logbook(self, job_id):
