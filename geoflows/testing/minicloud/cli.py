@@ -1,11 +1,13 @@
-"""geoflows-minicloud: disposable OpenStack sites on 127.0.0.1.
+"""geoflows-minicloud: two disposable OpenStack regions on 127.0.0.1.
 
-  geoflows-minicloud install        build the service venv (cached)
-  geoflows-minicloud up             start fresh sites, write clouds.yaml
+  geoflows-minicloud install        build the services' venv (cached)
+  geoflows-minicloud up             start both regions afresh, write
+                                    clouds.yaml
   geoflows-minicloud status         what runs where
-  geoflows-minicloud down           stop every site
-  geoflows-minicloud run -- CMD     up, run CMD with OS_CLIENT_CONFIG_FILE set,
-                                    down; exits with CMD's status
+  geoflows-minicloud smoke          exercise both regions, leave them clean
+  geoflows-minicloud down           stop everything, drop its databases
+  geoflows-minicloud run -- CMD     up, run CMD with OS_CLIENT_CONFIG_FILE
+                                    set, down; exits with CMD's status
 """
 
 import argparse
@@ -17,42 +19,49 @@ import time
 
 from geoflows.testing.minicloud import cloud
 from geoflows.testing.minicloud import process
+from geoflows.testing.minicloud import smoke
 from geoflows.testing.minicloud import venv
 
 
-def _print_status(rows, fmt):
+def _print_status(mc, rows, fmt):
     if fmt == 'json':
         print(json.dumps(rows, indent=2))
         return
     if not rows:
-        print('no site is configured; run "geoflows-minicloud up"')
+        print('nothing runs; start it with "geoflows-minicloud up"')
         return
     for row in rows:
-        print('%-8s %-8s %-8s %-26s pid=%-7s rss=%s MiB' % (
+        print('%-10s %-17s %-8s %-24s pid=%-7s rss=%s MiB' % (
             row['name'], row['service'], row['state'], row['url'],
             row['pid'] or '-', row['rss_mib'] or '-'))
+    print('total PSS (services and their PostgreSQL backends): %d MiB'
+          % mc.pss_mib())
+    print('clouds.yaml: %s' % mc.clouds_yaml)
+
+
+def _say(text):
+    print(text, flush=True)
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog='geoflows-minicloud',
-        description='Disposable OpenStack sites on 127.0.0.1 for tests, '
-                    'demos and DR rehearsals.')
-    parser.add_argument('--home', help='where venvs, site data and '
-                        'clouds.yaml live (default: $GEOFLOWS_MINICLOUD_HOME '
-                        'or ~/.cache/geoflows/minicloud)')
+        description='Two disposable OpenStack regions on 127.0.0.1 for '
+                    'tests, demos and DR rehearsals.')
+    parser.add_argument('--home', help='where the venv, the regions\' data '
+                        'and logs, and clouds.yaml live (default: '
+                        '$GEOFLOWS_MINICLOUD_HOME or '
+                        '~/.cache/geoflows/minicloud)')
     sub = parser.add_subparsers(dest='command', required=True)
-    sub.add_parser('install', help='build the service venv')
-    up = sub.add_parser('up', help='start fresh sites')
-    up.add_argument('--sites', default=','.join(cloud.DEFAULT_SITES),
-                    help='comma-separated site names (default: %(default)s)')
+    sub.add_parser('install', help='build the services\' venv')
+    sub.add_parser('up', help='start both regions afresh')
     status = sub.add_parser('status', help='what runs where')
     status.add_argument('-f', '--format', choices=('table', 'json'),
                         default='table')
-    sub.add_parser('down', help='stop every site')
+    sub.add_parser('smoke', help='exercise both regions, then clean up')
+    sub.add_parser('down', help='stop everything, drop its databases')
     sub.add_parser('clouds', help='print the path of the clouds.yaml')
     run = sub.add_parser('run', help='up, run a command, down')
-    run.add_argument('--sites', default=','.join(cloud.DEFAULT_SITES))
     run.add_argument('cmd', nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
 
@@ -61,25 +70,32 @@ def main(argv=None):
         if args.command == 'install':
             print(mc.install())
         elif args.command == 'up':
-            started = time.monotonic()
-            mc.up(args.sites.split(','))
-            _print_status(mc.status(), 'table')
-            print('sites up in %.1fs; clouds.yaml: %s'
-                  % (time.monotonic() - started, mc.clouds_yaml))
+            mc.up(report=_say)
+            _print_status(mc, mc.status(), 'table')
             print('use it with: export OS_CLIENT_CONFIG_FILE=%s'
                   % mc.clouds_yaml)
         elif args.command == 'status':
-            _print_status(mc.status(), args.format)
+            _print_status(mc, mc.status(), args.format)
+        elif args.command == 'smoke':
+            started = time.monotonic()
+            timings = smoke.run(lambda region: mc.connect('admin', region))
+            for region, steps in timings.items():
+                for what, seconds in steps.items():
+                    print('%-10s %-30s %6.2fs' % (region, what, seconds))
+            print('smoke test passed in %.1fs; nothing left behind'
+                  % (time.monotonic() - started))
         elif args.command == 'down':
+            started = time.monotonic()
             stopped = mc.down()
-            print('stopped: %s' % (', '.join(stopped) or 'nothing'))
+            print('stopped %d services in %.1fs' % (
+                len(stopped), time.monotonic() - started))
         elif args.command == 'clouds':
             print(mc.clouds_yaml)
         elif args.command == 'run':
             cmd = args.cmd[1:] if args.cmd[:1] == ['--'] else args.cmd
             if not cmd:
                 parser.error('run needs a command after --')
-            mc.up(args.sites.split(','))
+            mc.up(report=_say)
             try:
                 env = dict(os.environ, OS_CLIENT_CONFIG_FILE=mc.clouds_yaml,
                            GEOFLOWS_MINICLOUD_HOME=mc.home)

@@ -1,10 +1,14 @@
-"""One real Neutron API site on 127.0.0.1, for tests and demos.
+"""The Neutron API of a minicloud region, on 127.0.0.1.
 
 Neutron runs with ML2 and the router, segments, bgpvpn, flow_classifier,
-sfc and vpnaas service plugins, without Keystone (noauth: every caller is
-admin), without agents and without a data plane.  Its database is a SQLite
-file in the site's directory.  What a real site's agents would do is
-simulated where the API depends on it:
+sfc and vpnaas service plugins, with Keystone (or, given no Keystone
+sections, noauth: every caller is admin), without agents and without a data
+plane.  Its database is a SQLite file in the site's directory (requests are
+served one at a time).  What a real site's agents would do is simulated
+where the API depends on it:
+
+* ports are bound by the ``bindall`` ML2 mechanism driver (vif type ovs,
+  ACTIVE at once), so that Nova boots servers on them;
 
 * one DHCP agent per availability zone is announced at boot, so networks
   may carry availability zone hints (cells are identified by their zone);
@@ -21,10 +25,6 @@ import subprocess
 from geoflows.testing.minicloud import process
 
 FILES = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'files')
-CONSTRAINTS = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                           'constraints-neutron.txt')
-PACKAGES = ('neutron', 'networking-bgpvpn', 'networking-sfc',
-            'neutron-vpnaas')
 
 # The "routes control" driver needs no agent and, unlike the plain
 # dummy driver, serves port associations.
@@ -38,14 +38,14 @@ _NEUTRON_CONF = """\
 [DEFAULT]
 core_plugin = ml2
 service_plugins = router,segments,bgpvpn,flow_classifier,sfc,vpnaas
-auth_strategy = noauth
+auth_strategy = {auth_strategy}
 transport_url = fake:/
 api_paste_config = {datadir}/api-paste.ini
 state_path = {datadir}
 host = {name}
 allow_overlapping_ips = true
-notify_nova_on_port_status_changes = false
-notify_nova_on_port_data_changes = false
+notify_nova_on_port_status_changes = {notify_nova}
+notify_nova_on_port_data_changes = {notify_nova}
 dhcp_agent_notification = false
 debug = false
 use_stderr = true
@@ -75,7 +75,7 @@ _ML2_CONF = """\
 [ml2]
 type_drivers = flat,vlan,vxlan
 tenant_network_types = vxlan
-mechanism_drivers =
+mechanism_drivers = {mechanism_drivers}
 extension_drivers = port_security
 
 [ml2_type_flat]
@@ -92,11 +92,14 @@ vni_ranges = 1000:1999
 class NeutronSite(object):
     """A Neutron API server with its data directory."""
 
-    def __init__(self, name, datadir, venv, port=None):
+    def __init__(self, name, datadir, venv, port=None, keystone=None):
         self.name = name
         self.datadir = os.path.abspath(datadir)
         self.venv = venv
         self.port = port
+        #: with Keystone (a region with Nova): the [keystone_authtoken] and
+        #: [nova] sections; ports are then bound for Nova's servers.
+        self.keystone = keystone
 
     @property
     def url(self):
@@ -137,8 +140,13 @@ class NeutronSite(object):
         files = {
             'neutron.conf': _NEUTRON_CONF.format(
                 datadir=self.datadir, name=self.name,
-                bgpvpn_driver=_BGPVPN_DRIVER),
-            'ml2_conf.ini': _ML2_CONF.format(vlan_ranges=vlan_ranges),
+                bgpvpn_driver=_BGPVPN_DRIVER,
+                auth_strategy='keystone' if self.keystone else 'noauth',
+                notify_nova='true' if self.keystone else 'false',
+            ) + (self.keystone or ''),
+            'ml2_conf.ini': _ML2_CONF.format(
+                vlan_ranges=vlan_ranges,
+                mechanism_drivers='bindall' if self.keystone else ''),
             'site.json': json.dumps({
                 'port': self.port,
                 'serialize': True,

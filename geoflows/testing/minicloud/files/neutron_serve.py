@@ -30,14 +30,16 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from neutron import policy  # noqa: E402
 from neutron.services.segments import plugin as segments_plugin  # noqa: E402
+
+# Segments are not mapped to Nova host aggregates here: the segments
+# plugin's Nova notifier would fail in a background thread on every network
+# delete.  Patched before the plugins load: they bind the method then.
+segments_plugin.NovaSegmentNotifier._send_notifications = (
+    lambda self, events: None)
+
 from neutron.wsgi import api  # noqa: E402  (loads config and plugins)
 from neutron_lib import context as n_context  # noqa: E402
 from neutron_lib.plugins import directory  # noqa: E402
-
-# No Nova here: the segments plugin's Nova notifier would fail in a
-# background thread on every network delete.
-segments_plugin.NovaSegmentNotifier._send_notifications = (
-    lambda self, events: None)
 
 # The policy enforcer is created lazily and not thread-safe: concurrent
 # first requests get spurious 403s.  Create it before serving.

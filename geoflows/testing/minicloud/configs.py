@@ -1,0 +1,261 @@
+"""Configuration files of the minicloud's OpenStack services.
+
+Each function returns the text of one file from a ``Region`` (see
+regions.py), whose attributes name its ports, directories, databases and
+RabbitMQ vhost.  Every service authenticates to the one Keystone as its own
+service user (password ``SERVICE_PASSWORD``).
+"""
+
+SERVICE_PASSWORD = 'minicloud-service'
+
+_AUTHTOKEN = """\
+[keystone_authtoken]
+www_authenticate_uri = {keystone}
+auth_url = {keystone}
+auth_type = password
+project_domain_id = default
+user_domain_id = default
+project_name = service
+username = {user}
+password = {password}
+memcached_servers =
+service_token_roles_required = true
+"""
+
+_CLIENT = """\
+[{section}]
+region_name = {region_name}
+auth_type = password
+auth_url = {keystone}/v3
+project_domain_id = default
+user_domain_id = default
+project_name = service
+username = {user}
+password = {password}
+valid_interfaces = public
+"""
+
+
+def authtoken(region, user):
+    return _AUTHTOKEN.format(keystone=region.keystone_url, user=user,
+                             password=SERVICE_PASSWORD)
+
+
+def client(region, section, user):
+    return _CLIENT.format(section=section, region_name=region.name,
+                          keystone=region.keystone_url, user=user,
+                          password=SERVICE_PASSWORD)
+
+
+def keystone(home):
+    return """\
+[DEFAULT]
+use_stderr = true
+
+[database]
+connection = sqlite:///{home}/keystone/keystone.db
+
+[token]
+provider = fernet
+expiration = 86400
+
+[fernet_tokens]
+key_repository = {home}/keystone/fernet-keys
+
+[fernet_receipts]
+key_repository = {home}/keystone/fernet-keys
+
+[credential]
+key_repository = {home}/keystone/credential-keys
+
+[cache]
+enabled = true
+backend = dogpile.cache.memory
+
+[identity]
+# Every token request hashes a password: keep it cheap on a test machine.
+password_hash_rounds = 4
+""".format(home=home)
+
+
+def placement(region):
+    return """\
+[DEFAULT]
+use_stderr = true
+
+[placement_database]
+connection = {db}
+
+[api]
+auth_strategy = keystone
+
+{authtoken}""".format(db=region.db_url('placement'),
+                      authtoken=authtoken(region, 'placement'))
+
+
+def glance(region):
+    d = region.dir('glance')
+    return """\
+[DEFAULT]
+use_stderr = true
+enabled_backends = fs:file
+worker_self_reference_url = {url}
+
+[database]
+connection = {db}
+
+[glance_store]
+default_backend = fs
+
+[fs]
+filesystem_store_datadir = {d}/images/
+
+[os_glance_staging_store]
+filesystem_store_datadir = {d}/staging/
+
+[os_glance_tasks_store]
+filesystem_store_datadir = {d}/tasks/
+
+[paste_deploy]
+flavor = keystone
+
+{authtoken}""".format(url=region.url('glance'), db=region.db_url('glance'),
+                      d=d, authtoken=authtoken(region, 'glance'))
+
+
+def nova(region):
+    d = region.dir('nova')
+    return """\
+[DEFAULT]
+transport_url = {transport}
+compute_driver = fake.FakeDriverWithoutFakeNodes
+host = {host}
+my_ip = 127.0.0.1
+state_path = {d}/state
+instances_path = {d}/instances
+use_stderr = true
+
+[wsgi]
+api_paste_config = {d}/api-paste.ini
+
+[api]
+auth_strategy = keystone
+
+[api_database]
+connection = {api_db}
+
+[database]
+connection = {cell1_db}
+
+{authtoken}
+{service_user}send_service_user_token = true
+
+{placement}
+{glance}
+{cinder}
+{neutron}
+[scheduler]
+discover_hosts_in_cells_interval = 2
+workers = 1
+
+[conductor]
+workers = 1
+
+[oslo_concurrency]
+lock_path = {d}/lock
+
+[oslo_messaging_notifications]
+driver = noop
+
+[vnc]
+enabled = false
+
+[spice]
+enabled = false
+""".format(
+        transport=region.transport_url, host=region.host('compute'), d=d,
+        api_db=region.db_url('nova_api'),
+        cell1_db=region.db_url('nova_cell1'),
+        authtoken=authtoken(region, 'nova'),
+        service_user=client(region, 'service_user', 'nova'),
+        placement=client(region, 'placement', 'placement'),
+        glance='[glance]\nregion_name = %s\nvalid_interfaces = public\n'
+               % region.name,
+        cinder=client(region, 'cinder', 'nova').replace(
+            'region_name =', 'os_region_name ='),
+        neutron=client(region, 'neutron', 'nova'))
+
+
+def cinder(region, venv):
+    d = region.dir('cinder')
+    return """\
+[DEFAULT]
+transport_url = {transport}
+auth_strategy = keystone
+host = {host}
+my_ip = 127.0.0.1
+state_path = {d}/state
+api_paste_config = {venv}/etc/cinder/api-paste.ini
+resource_query_filters_file = {venv}/etc/cinder/resource_filters.json
+use_stderr = true
+enabled_backends = file
+default_volume_type = __DEFAULT__
+osapi_volume_workers = 1
+# The scheduler knows a backend only once its volume service reports.
+periodic_interval = 5
+periodic_fuzzy_delay = 0
+backend_stats_polling_interval = 5
+glance_api_servers = {glance}
+backup_driver = cinder.backup.drivers.posix.PosixBackupDriver
+backup_posix_path = {d}/backups
+backup_compression_algorithm = zstd
+
+[database]
+connection = {db}
+
+[file]
+volume_driver = filevolume.FileVolumeDriver
+volume_backend_name = file
+file_volume_dir = {d}/volumes
+
+{authtoken}
+{nova}
+[oslo_concurrency]
+lock_path = {d}/lock
+
+[oslo_messaging_notifications]
+driver = noop
+
+[coordination]
+backend_url = file://{d}/lock
+
+[privsep_osbrick]
+helper_command = {privsep_helper}
+""".format(transport=region.transport_url, host=region.host('cinder'), d=d,
+           venv=venv, glance=region.url('glance'),
+           db=region.db_url('cinder'),
+           authtoken=authtoken(region, 'cinder'),
+           nova=client(region, 'nova', 'nova'),
+           privsep_helper=' '.join([
+               venv + '/bin/privsep-helper', '--config-file',
+               d + '/cinder.conf', '--privsep_context',
+               'os_brick.privileged.default', '--privsep_sock_path',
+               d + '/osbrick.sock']))
+
+
+def neutron_keystone(region):
+    """What Neutron's configuration gets in a region with Keystone."""
+    return """
+[keystone_authtoken]
+www_authenticate_uri = {keystone}
+auth_url = {keystone}
+auth_type = password
+project_domain_id = default
+user_domain_id = default
+project_name = service
+username = neutron
+password = {password}
+memcached_servers =
+
+{nova}""".format(keystone=region.keystone_url, password=SERVICE_PASSWORD,
+                 nova=client(region, 'nova', 'neutron'))
