@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # The geoflows demo, on embedded defaults: install geoflows in .venv, start
-# two real Neutron sites on 127.0.0.1 (geoflows-minicloud), set up the three
+# two real OpenStack regions on 127.0.0.1 (geoflows-minicloud: Keystone, and
+# per region Nova, Placement, Cinder, Glance, Neutron), set up the three
 # interconnects of etc/plans/minicloud.yaml between them, check them, show
-# the job, tear them down, stop the sites.
+# the job, tear them down, stop the regions.
 #
-#   ./tools/demo.sh            (about 2 minutes the first time, 1 after)
+#   ./tools/demo.sh            (about 7 minutes the first time, 3 after)
 #
-# Needs Python 3.10+ with venv, gcc and the Python headers (Debian:
-# apt install python3-venv python3-dev gcc), and access to PyPI.
+# Needs Python 3.10+ with venv, gcc and the Python headers, PostgreSQL and
+# RabbitMQ on 127.0.0.1 (Debian: apt install python3-venv python3-dev gcc
+# postgresql rabbitmq-server), and access to PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/lib.sh
 
+check_python
+check_minicloud_services
 ensure_venv
 PLAN=etc/plans/minicloud.yaml
 DEMO_DIR=${GEOFLOWS_DEMO_DIR:-${TMPDIR:-/tmp}/geoflows-demo}
@@ -20,9 +24,9 @@ mkdir -p "$DEMO_DIR"
 export GEOFLOWS_MINICLOUD_HOME=${GEOFLOWS_MINICLOUD_HOME:-$HOME/.cache/geoflows/minicloud}
 export OS_DEFAULT__STATE_DIR="$DEMO_DIR/state"
 
-say "Starting two Neutron sites (the first run builds their venv)"
+say "Starting two OpenStack regions (the first run builds their venv)"
 run geoflows-minicloud up
-trap 'say "Stopping the sites"; geoflows-minicloud down' EXIT
+trap 'say "Stopping the regions"; geoflows-minicloud down' EXIT
 export OS_CLIENT_CONFIG_FILE="$GEOFLOWS_MINICLOUD_HOME/clouds.yaml"
 
 say "The plan"

@@ -17,14 +17,25 @@ check_python() {
         die "the Python venv module is missing (Debian: apt install python3-venv)"
 }
 
-check_prerequisites() {
-    check_python
+# The machine's services the minicloud regions use (and the tests).
+check_minicloud_services() {
     command -v gcc >/dev/null ||
-        die "gcc is missing: the Neutron test sites build the 'ovs' package (Debian: apt install gcc python3-dev)"
-    "$PYTHON" - <<'PY' || die "PostgreSQL does not answer on 127.0.0.1:5432 (Debian: apt install postgresql; the tests connect as user postgres with trust auth, see doc/source/contributor/testing.rst)"
+        die "gcc is missing: the minicloud's venv builds the 'ovs' package (Debian: apt install gcc python3-dev)"
+    "$PYTHON" - <<'PY' || die "PostgreSQL does not answer on 127.0.0.1:5432 (Debian: apt install postgresql; the minicloud and the tests connect as user postgres with trust auth, see doc/source/contributor/testing.rst)"
 import socket
 socket.create_connection(('127.0.0.1', 5432), timeout=3).close()
 PY
+    "$PYTHON" - <<'PY' || die "RabbitMQ does not answer on 127.0.0.1:5672 (Debian: apt install rabbitmq-server); the minicloud's Nova and Cinder use it"
+import socket
+socket.create_connection(('127.0.0.1', 5672), timeout=3).close()
+PY
+    command -v rabbitmqctl >/dev/null ||
+        die "rabbitmqctl is not on the PATH (Debian: apt install rabbitmq-server); the minicloud makes a RabbitMQ vhost per region with it"
+}
+
+check_prerequisites() {
+    check_python
+    check_minicloud_services
     "$PYTHON" - <<'PY' || die "Redis does not answer on 127.0.0.1:6379 (Debian: apt install redis-server); the conductor tests use it as their jobboard"
 import socket
 socket.create_connection(('127.0.0.1', 6379), timeout=3).close()

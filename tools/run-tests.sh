@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Run geoflows' tests: style, unit tests, and the functional tests against
-# real Neutron sites started by geoflows-minicloud and the machine's
-# PostgreSQL and Redis; then build the docs.
+# two real OpenStack regions started by geoflows-minicloud and the machine's
+# PostgreSQL, RabbitMQ and Redis; then build the docs.
 #
-#   ./tools/run-tests.sh                  everything (about 15 minutes)
+#   ./tools/run-tests.sh                  everything (about 25 minutes)
 #   ./tools/run-tests.sh -e py3           only the unit tests (tox args)
 #
 # Needs Python 3.10+ with venv, gcc and the Python headers, PostgreSQL on
-# 127.0.0.1:5432 accepting user postgres, Redis on 127.0.0.1:6379 (Debian:
-# apt install python3-venv python3-dev gcc postgresql redis-server), and
-# access to PyPI.
+# 127.0.0.1:5432 accepting user postgres, RabbitMQ on 127.0.0.1:5672 with
+# rabbitmqctl, Redis on 127.0.0.1:6379 (Debian: apt install python3-venv
+# python3-dev gcc postgresql rabbitmq-server redis-server), and access to
+# PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/lib.sh

@@ -1,9 +1,11 @@
-"""Base of the functional tests: real Neutron sites, the real CLI.
+"""Base of the functional tests: two real OpenStack regions, the real CLI.
 
 The tests run under ``geoflows-minicloud run`` (``tox -e functional``),
-which starts two Neutron sites on 127.0.0.1 and points
-OS_CLIENT_CONFIG_FILE at their clouds.yaml: cloud ``site-a`` (with two
-cells, az1/physnet1 and az2/physnet2) and cloud ``site-b``.  They run one at
+which starts two OpenStack regions on 127.0.0.1 and points
+OS_CLIENT_CONFIG_FILE at their clouds.yaml: cloud ``site-a`` (RegionOne,
+with two cells, az1/physnet1 and az2/physnet2) and cloud ``site-b``
+(RegionTwo), both as admin; ``site-a-demo`` and ``site-b-demo`` as a member
+of a non-admin project.  They run one at
 a time: each compares whole sites before and after.
 """
 
@@ -128,12 +130,19 @@ class FunctionalTestCase(base.BaseTestCase):
         with open(self.clouds_yaml, 'w') as f:
             yaml.safe_dump({'clouds': self.clouds}, f)
 
-    def add_cloud(self, name, endpoint):
-        """A cloud of its own name in front of ``endpoint``."""
-        self.clouds[name] = {'auth_type': 'none',
-                             'region_name': 'RegionOne',
-                             'network_endpoint_override': endpoint}
+    def add_cloud(self, name, endpoint, like='site-b'):
+        """A cloud of its own name: ``like``'s, with Neutron at ``endpoint``.
+
+        (It authenticates as ``like`` does; only its network calls go to
+        ``endpoint``, e.g. a fault-injecting proxy.)
+        """
+        self.clouds[name] = dict(self.clouds[like],
+                                 network_endpoint_override=endpoint)
         self.write_clouds()
+
+    def network_url(self, cloud):
+        """The URL of ``cloud``'s Neutron API, from the catalog."""
+        return self.network(cloud).get_endpoint().rstrip('/') + '/'
 
     def network(self, cloud):
         if cloud not in self._connections:

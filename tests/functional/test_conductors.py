@@ -2,7 +2,7 @@
 
 Each test has its own database on the machine's PostgreSQL and its own key
 prefix on the machine's Redis (both removed afterwards); its jobs set up
-interconnects between the minicloud's real Neutron sites.
+interconnects between the minicloud's two real regions.
 """
 
 import json

@@ -10,7 +10,7 @@ class TestRemoteFailure(base.FunctionalTestCase):
     def setUp(self):
         super().setUp()
         self.proxy = self.useFixture(fixtures.FaultProxy(
-            self.clouds['site-b']['network_endpoint_override']))
+            self.network_url('site-b')))
         self.add_cloud('site-b-proxied', self.proxy.url)
         self.plan = self.write_plan(base.IPSEC, west_cloud='site-b-proxied')
         self.initial = self.snapshots()

@@ -1,4 +1,4 @@
-"""Interconnects on two real Neutron sites, through the geoflows command."""
+"""Interconnects between two real regions, through the geoflows command."""
 
 from tests.functional import base
 

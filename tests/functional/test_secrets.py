@@ -56,7 +56,7 @@ class TestSecrets(base.FunctionalTestCase):
         psk = 'psk-%s' % uuid.uuid4().hex
         self.env['GEOFLOWS_TEST_PSK'] = psk
         proxy = self.useFixture(fixtures.FaultProxy(
-            self.clouds['site-b']['network_endpoint_override']))
+            self.network_url('site-b')))
         self.add_cloud('site-b-proxied', proxy.url)
         plan = self.write_plan(base.IPSEC, west_cloud='site-b-proxied',
                                psk='{env: GEOFLOWS_TEST_PSK}')

@@ -1,0 +1,47 @@
+"""The two-region minicloud itself: a smoke test through openstacksdk."""
+
+import openstack
+import openstack.config
+
+from geoflows.testing.minicloud import smoke
+from tests.functional import base
+
+
+class TestMinicloud(base.FunctionalTestCase):
+
+    def connect(self, cloud):
+        config = openstack.config.OpenStackConfig(
+            config_files=[self.clouds_yaml])
+        conn = openstack.connection.Connection(
+            config=config.get_one(cloud=cloud))
+        self.addCleanup(conn.close)
+        return conn
+
+    def test_smoke_both_regions(self):
+        clouds = {'RegionOne': 'site-a', 'RegionTwo': 'site-b'}
+        timings = smoke.run(lambda region: self.connect(clouds[region]))
+        for region in clouds:
+            self.assertIn('2 servers ACTIVE', timings[region])
+            self.assertIn('restore', timings[region])
+            self.assertIn('vpn site connection', timings[region])
+
+    def test_regions_are_independent(self):
+        one, two = self.connect('site-a'), self.connect('site-b')
+        self.assertEqual(['RegionOne', 'RegionTwo'],
+                         sorted(r.id for r in one.identity.regions()))
+        net = one.network.create_network(name='%s-only-one' % self.name)
+        self.addCleanup(one.network.delete_network, net)
+        self.assertIsNone(two.network.find_network(net.name))
+        self.assertNotEqual(
+            [h.name for h in one.compute.hypervisors()],
+            [h.name for h in two.compute.hypervisors()])
+
+    def test_demo_project_is_not_admin(self):
+        demo = self.connect('site-a-demo')
+        admin = self.connect('site-a')
+        net = demo.network.create_network(name='%s-demo' % self.name)
+        self.addCleanup(demo.network.delete_network, net)
+        self.assertNotEqual(admin.current_project_id, net.project_id)
+        self.assertEqual(demo.current_project_id, net.project_id)
+        self.assertRaises(openstack.exceptions.ForbiddenException,
+                          lambda: list(demo.identity.users()))
