@@ -5,7 +5,7 @@
 # interconnects of etc/plans/minicloud.yaml between them, check them, show
 # the job, tear them down, stop the regions.
 #
-#   ./tools/demo.sh            (about 7 minutes the first time, 3 after)
+#   ./tools/demo.sh            (about 6 minutes the first time, 4 after)
 #
 # Needs Python 3.10+ with venv, gcc and the Python headers, PostgreSQL and
 # RabbitMQ on 127.0.0.1 (Debian: apt install python3-venv python3-dev gcc
