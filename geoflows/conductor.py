@@ -307,10 +307,16 @@ class Conductor(impl_nonblocking.NonBlockingConductor):
                  event.state, ': %s' % event.error if event.error else '')
 
 
+def name_from_config(conf, name=None):
+    """``name``, else [conductor] name, else host name and process id."""
+    from geoflows import runner as runner_mod
+    return name or conf.conductor.name or runner_mod.owner_id()
+
+
 def from_config(conf, name=None, runner=None):
     """A conductor built from ``conf`` ([jobboard], [conductor])."""
     from geoflows import runner as runner_mod
-    name = name or conf.conductor.name or runner_mod.owner_id()
+    name = name_from_config(conf, name)
     runner = runner or runner_mod.Runner.from_config(conf, owner=name)
     board = jobboard.fetch(conf.jobboard, name,
                            persistence=runner.backend)

@@ -42,8 +42,7 @@ class RunConductor(command.Command):
                         not isinstance(handler, logging.FileHandler):
                     handler.setLevel(logging.INFO)
         CONF = conf.CONF
-        name = (parsed_args.name or CONF.conductor.name or
-                runner_mod.owner_id())
+        name = conductor_mod.name_from_config(CONF, parsed_args.name)
         runner = runner_mod.Runner.from_config(CONF, owner=name)
         self.app.adopt_runner(runner)
         if runner.store.dialect == 'sqlite':

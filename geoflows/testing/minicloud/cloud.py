@@ -8,9 +8,6 @@ import os
 
 from geoflows.testing.minicloud import stack
 
-# The clouds of clouds.yaml: per region, the admin and a member of "demo".
-DEFAULT_SITES = tuple(stack.CLOUD_NAMES.values())
-
 
 def default_home():
     base = os.environ.get('XDG_CACHE_HOME') or os.path.expanduser('~/.cache')

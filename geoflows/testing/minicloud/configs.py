@@ -19,8 +19,7 @@ project_name = service
 username = {user}
 password = {password}
 memcached_servers =
-service_token_roles_required = true
-"""
+{service_token}"""
 
 _CLIENT = """\
 [{section}]
@@ -36,9 +35,11 @@ valid_interfaces = public
 """
 
 
-def authtoken(region, user):
-    return _AUTHTOKEN.format(keystone=region.keystone_url, user=user,
-                             password=SERVICE_PASSWORD)
+def authtoken(region, user, service_token_roles_required=True):
+    return _AUTHTOKEN.format(
+        keystone=region.keystone_url, user=user, password=SERVICE_PASSWORD,
+        service_token=('service_token_roles_required = true\n'
+                       if service_token_roles_required else ''))
 
 
 def client(region, section, user):
@@ -245,17 +246,6 @@ helper_command = {privsep_helper}
 
 def neutron_keystone(region):
     """What Neutron's configuration gets in a region with Keystone."""
-    return """
-[keystone_authtoken]
-www_authenticate_uri = {keystone}
-auth_url = {keystone}
-auth_type = password
-project_domain_id = default
-user_domain_id = default
-project_name = service
-username = neutron
-password = {password}
-memcached_servers =
-
-{nova}""".format(keystone=region.keystone_url, password=SERVICE_PASSWORD,
-                 nova=client(region, 'nova', 'neutron'))
+    return '\n%s\n%s' % (
+        authtoken(region, 'neutron', service_token_roles_required=False),
+        client(region, 'nova', 'neutron'))

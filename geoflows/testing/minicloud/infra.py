@@ -132,15 +132,6 @@ def delete_vhost(name):
             raise
 
 
-def leftovers(python):
-    """Databases and vhosts of earlier runs (to clean up by hand)."""
-    dbs = _psql(python, ["SELECT datname FROM pg_database WHERE datname "
-                         "LIKE '%s%%'" % PREFIX])
-    vhosts = [v for v in _rabbitmqctl('list_vhosts').split()
-              if v.startswith(PREFIX)]
-    return dbs, vhosts
-
-
 def env_without_proxies():
     """The services talk to 127.0.0.1 only: no proxy may intercept it."""
     env = dict(os.environ)

@@ -19,7 +19,6 @@ where the API depends on it:
 import json
 import os
 import shutil
-import signal
 import subprocess
 
 from geoflows.testing.minicloud import process
@@ -171,14 +170,17 @@ class NeutronSite(object):
         self.write_config()
         self.reset_database()
         pid = process.spawn(
-            [self._python(), os.path.join(FILES, 'neutron_serve.py'),
-             self.datadir],
-            log_file=self.log_file,
+            self.argv(), log_file=self.log_file,
             env={'PYTHONWARNINGS': 'ignore'})
         with open(self.pid_file, 'w') as f:
             f.write(str(pid))
         process.wait_for_line(self.log_file, 'READY', pid, timeout,
                               what='Neutron site %s' % self.name)
+
+    def argv(self):
+        """The server's command line."""
+        return [self._python(), os.path.join(FILES, 'neutron_serve.py'),
+                self.datadir]
 
     def pid(self):
         return process.read_pid(self.pid_file)
@@ -186,19 +188,3 @@ class NeutronSite(object):
     def is_running(self):
         pid = self.pid()
         return pid is not None and process.is_alive(pid, 'neutron_serve.py')
-
-    def stop(self, timeout=15):
-        pid = self.pid()
-        if pid is not None and process.is_alive(pid, 'neutron_serve.py'):
-            process.terminate(pid, timeout, signal.SIGTERM)
-        if os.path.exists(self.pid_file):
-            os.unlink(self.pid_file)
-
-    def status(self):
-        pid = self.pid()
-        alive = self.is_running()
-        return {'name': self.name, 'service': 'neutron', 'url': self.url,
-                'pid': pid if alive else None,
-                'state': 'running' if alive else 'stopped',
-                'rss_mib': process.rss_mib(pid) if alive else None,
-                'log': self.log_file}

@@ -1,7 +1,6 @@
 """Small process helpers for the minicloud services."""
 
 import os
-import signal
 import socket
 import subprocess
 import time
@@ -55,25 +54,6 @@ def _reap(pid):
         os.waitpid(pid, os.WNOHANG)
     except ChildProcessError:
         pass
-
-
-def terminate(pid, timeout, sig=signal.SIGTERM):
-    """Stop ``pid`` with ``sig``, then SIGKILL after ``timeout`` seconds."""
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        return
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        _reap(pid)
-        if not os.path.exists('/proc/%d' % pid) or not is_alive(pid, ''):
-            return
-        time.sleep(0.1)
-    try:
-        os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        return
-    _reap(pid)
 
 
 def wait_for_line(log_file, prefix, pid, timeout, what):

@@ -45,6 +45,8 @@ CATALOG = (('placement', 'placement', 'placement', ''),
            ('neutron', 'network', 'neutron', ''))
 DATABASES = ('placement', 'glance', 'nova_api', 'nova_cell0', 'nova_cell1',
              'cinder')
+CONF_FILES = {'placement': 'placement.conf', 'glance': 'glance-api.conf',
+              'nova': 'nova.conf', 'cinder': 'cinder.conf'}
 FLAVORS = (('m1.tiny', 512, 1, 1), ('m1.small', 2048, 1, 20))
 
 START_TIMEOUT = 240
@@ -158,14 +160,12 @@ class Region(object):
             os.makedirs(os.path.join(self.dir('nova'), sub))
         for sub in ('state', 'volumes', 'backups'):
             os.makedirs(os.path.join(self.dir('cinder'), sub))
-        files = {
-            ('placement', 'placement.conf'): configs.placement(self),
-            ('glance', 'glance-api.conf'): configs.glance(self),
-            ('nova', 'nova.conf'): configs.nova(self),
-            ('cinder', 'cinder.conf'): configs.cinder(self, self.venv),
-        }
-        for (service, name), text in files.items():
-            with open(os.path.join(self.dir(service), name), 'w') as f:
+        texts = {'placement': configs.placement(self),
+                 'glance': configs.glance(self),
+                 'nova': configs.nova(self),
+                 'cinder': configs.cinder(self, self.venv)}
+        for service, text in texts.items():
+            with open(self.conf(service), 'w') as f:
                 f.write(text)
         shutil.copy(os.path.join(self.venv, 'etc', 'nova', 'api-paste.ini'),
                     self.dir('nova'))
@@ -173,9 +173,7 @@ class Region(object):
                                  'glance-api-paste.ini'), self.dir('glance'))
 
     def conf(self, service):
-        return os.path.join(self.dir(service), {
-            'placement': 'placement.conf', 'glance': 'glance-api.conf',
-            'nova': 'nova.conf', 'cinder': 'cinder.conf'}[service])
+        return os.path.join(self.dir(service), CONF_FILES[service])
 
     def sync_schemas(self):
         """Create every service's schema (the databases exist, empty)."""

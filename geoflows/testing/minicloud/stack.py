@@ -22,7 +22,6 @@ from geoflows.testing.minicloud import venv as venv_mod
 # non-admin "demo" project.
 CLOUD_NAMES = {'RegionOne': 'site-a', 'RegionTwo': 'site-b'}
 PUBLIC_NETWORK = 'public'
-AVAILABILITY_ZONES = ('az1', 'az2')
 
 
 class Stack(object):
@@ -135,11 +134,8 @@ class Stack(object):
         for region, site in zip(regions, neutrons):
             site.start(timeout=regions_mod.START_TIMEOUT)
             state['services'].append(services_mod.Service(
-                region.name, 'neutron',
-                [site._python(), os.path.join(neutron_files(),
-                                              'neutron_serve.py'),
-                 site.datadir], site.log_file, url=site.url,
-                pid=site.pid()).to_dict())
+                region.name, 'neutron', site.argv(), site.log_file,
+                url=site.url, pid=site.pid()).to_dict())
             self._save(state)
         deadline = time.monotonic() + regions_mod.START_TIMEOUT
         for service in all_services:
@@ -213,7 +209,6 @@ class Stack(object):
         state = self._state()
         if not state:
             return []
-        stopped = []
         running = [s for s in self.services() if s.is_running()]
         # Workers first (they talk to the APIs and the broker), Keystone
         # last; all of them at once: nova-compute takes 10 s to exit.
@@ -240,8 +235,3 @@ class Stack(object):
         return services_mod.pss_mib(
             [s.pid for s in self.services() if s.is_running()],
             marker=infra.PREFIX + state['run_id'] if state else None)
-
-
-def neutron_files():
-    from geoflows.testing.minicloud import neutron
-    return neutron.FILES
