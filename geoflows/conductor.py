@@ -78,11 +78,13 @@ class Conductor(impl_nonblocking.NonBlockingConductor):
     :param claim_expiry: seconds after which a claim not renewed lapses.
     :param expiring_claims: whether the board's claims take an expiry
         (Redis, etcd) or lapse with the client's session (ZooKeeper).
+    :param mistral_conf: the [mistral] configuration, to report the outcome
+        of jobs that Mistral actions submitted.
     """
 
     def __init__(self, name, board, runner, claim_expiry=30,
                  expiring_claims=True, max_attempts=3, max_jobs=4,
-                 poll_interval=0.5):
+                 poll_interval=0.5, mistral_conf=None):
         self.board = board
         # Claims carry this process's own tag: a conductor restarted under
         # the same name must not take its predecessor's claims for its own
@@ -100,6 +102,7 @@ class Conductor(impl_nonblocking.NonBlockingConductor):
         self.expiring_claims = expiring_claims
         self.max_attempts = max_attempts
         self.poll_interval = poll_interval
+        self.mistral_conf = mistral_conf
         self._held = {}  # posting -> geoflows job id, while dispatched
         self._held_lock = threading.Lock()
         self._stopping = threading.Event()
@@ -198,10 +201,29 @@ class Conductor(impl_nonblocking.NonBlockingConductor):
             details_ = {'job': posting, 'conductor': self}
             self._notifier.notify('running_start', details_)
             try:
-                return self._dispatch(job_id, details)
+                verdict = self._dispatch(job_id, details)
+                if verdict == CONSUME and details.get('notify'):
+                    self._notify(job_id, details['notify'])
+                return verdict
             finally:
                 self._handed_over.discard(job_id)
                 self._notifier.notify('running_end', details_)
+
+    def _notify(self, job_id, notify):
+        """Tell whoever submitted the job (a Mistral action) its outcome."""
+        from geoflows import mistral
+        job = self.runner.get(job_id)
+        if not jobs.settled(job) or 'mistral' not in notify:
+            return
+        if self.mistral_conf is None:
+            LOG.error('conductor %s: job %s was submitted by Mistral but '
+                      'this conductor has no [mistral] configuration to '
+                      'report its outcome', self.name, job.id)
+            return
+        try:  # Mistral submits jobs to start them: success is SUCCESS
+            mistral.send(self.mistral_conf, self.runner.clouds, notify, job)
+        except mistral.ReportError as e:
+            LOG.error('conductor %s: %s', self.name, e)
 
     def _back_off(self):
         """Wait a little before a posting goes back on the board."""
@@ -325,4 +347,5 @@ def from_config(conf, name=None, runner=None):
         expiring_claims=conf.jobboard.backend in jobboard.EXPIRING_CLAIMS,
         max_attempts=conf.conductor.max_attempts,
         max_jobs=conf.conductor.max_jobs,
-        poll_interval=conf.conductor.poll_interval)
+        poll_interval=conf.conductor.poll_interval,
+        mistral_conf=conf.mistral)

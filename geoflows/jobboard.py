@@ -119,15 +119,19 @@ def connected(group, name, persistence=None):
             LOG.debug('closing the jobboard failed', exc_info=True)
 
 
-def post(board, job, action='run'):
+def post(board, job, action='run', notify=None):
     """Post ``job`` (a :class:`geoflows.jobs.Job`) for a conductor.
 
+    ``notify`` says whom the conductor tells the job's outcome (see
+    geoflows.mistral.notify_target); it must hold no secret.
     Returns the posting (a Taskflow job).
     """
     if action not in ACTIONS:
         raise ValueError('unknown action %r' % action)
     details = {'geoflows': {'job_id': job.id, 'action': action,
                             'attempts': job.attempts}}
+    if notify:
+        details['geoflows']['notify'] = notify
     book = models.LogBook(job.operation, uuid=job.id)
     return board.post('%s %s of plan %s' % (action, job.operation,
                                             job.plan_name),

@@ -226,15 +226,22 @@ class Runner(object):
         """Run a job made by :meth:`create`; return it when it ends."""
         return self._execute(job_id, jobs.MODE_RUN, on_event)
 
-    def create(self, operation, plan, names=None, keep_on_failure=None):
-        """Record a job without running it; return its id."""
+    def create(self, operation, plan, names=None, keep_on_failure=None,
+               job_id=None):
+        """Record a job without running it; return its id.
+
+        ``job_id`` chooses the id (callers that must find their job again
+        after a crash derive it from their own request); by default a new
+        one is generated.
+        """
         return self.create_job(
             operation, {'name': plan.name, 'digest': plan.digest,
                         'source': plan.source, 'document': plan.document},
             operations.build_units(operation, plan, names),
-            keep_on_failure)
+            keep_on_failure, job_id=job_id)
 
-    def create_job(self, operation, plan_info, units, keep_on_failure=None):
+    def create_job(self, operation, plan_info, units, keep_on_failure=None,
+                   job_id=None):
         """Record a job of ``units`` (see geoflows.operations)."""
         options = dict(self.options, keep_on_failure=(
             self.keep_on_failure if keep_on_failure is None
@@ -244,7 +251,7 @@ class Runner(object):
             if unit['flow'] not in built:
                 flows.build(unit['flow'], unit['args'], options)
                 built.add(unit['flow'])
-        job_id = uuidutils.generate_uuid()
+        job_id = job_id or uuidutils.generate_uuid()
         spec = {'plan': plan_info, 'options': options, 'units': units}
         # The logbook first: a job record always has its logbook (a crash
         # in between leaves an unreferenced logbook, which is harmless).

@@ -19,13 +19,19 @@ CONF = cfg.ConfigOpts()
 opts.register(CONF)
 
 DEFAULT_CONFIG_FILE = '/etc/geoflows/geoflows.conf'
+#: names the configuration file where no command line can (the Mistral
+#: executor that runs geoflows' actions)
+CONFIG_FILE_ENV = 'GEOFLOWS_CONFIG_FILE'
 
 
 def load(config_files=None, args=None):
     """(Re)load ``CONF`` from ``config_files``.
 
-    With no files given, /etc/geoflows/geoflows.conf is read if it exists.
+    With no files given, the file named by $GEOFLOWS_CONFIG_FILE is read,
+    else /etc/geoflows/geoflows.conf if it exists.
     """
+    if config_files is None and os.environ.get(CONFIG_FILE_ENV):
+        config_files = [os.environ[CONFIG_FILE_ENV]]
     if config_files is None:
         config_files = ([DEFAULT_CONFIG_FILE]
                         if os.path.exists(DEFAULT_CONFIG_FILE) else [])

@@ -139,12 +139,33 @@ conductor_opts = [
                       'is no job to claim.'),
 ]
 
+mistral_opts = [
+    cfg.URIOpt('url', schemes=['http', 'https'],
+               help='Base URL of the Mistral API (e.g. '
+                    'http://mistral.example.net:8989), to which a conductor '
+                    'reports the outcome of a job that a Mistral action '
+                    'submitted (geoflows.job.start with submit: true). '
+                    'Default: the "workflowv2" endpoint in the catalog of '
+                    '[mistral] cloud.'),
+    cfg.StrOpt('cloud',
+               help='clouds.yaml entry whose credentials authenticate those '
+                    'reports to Mistral (a user allowed to update action '
+                    'executions of the projects that run geoflows '
+                    'workbooks).  Unset: reports carry no token, for a '
+                    'Mistral with authentication disabled.'),
+    cfg.IntOpt('report_attempts', default=5, min=1,
+               help='How many times a conductor tries to report a job\'s '
+                    'outcome to Mistral before it gives up and logs the '
+                    'command that completes the action execution by hand.'),
+]
+
 GROUPS = [
     (None, default_opts),
     ('state', state_opts),
     ('runner', runner_opts),
     ('jobboard', jobboard_opts),
     ('conductor', conductor_opts),
+    ('mistral', mistral_opts),
     ('clouds', clouds_opts),
     ('bgpvpn', bgpvpn_opts),
     ('ipsec', ipsec_opts),
