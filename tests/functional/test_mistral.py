@@ -1,0 +1,340 @@
+"""The workbooks executed by a real Mistral against the two real regions.
+
+One Mistral (API, engine, executor, notifier: four processes) for the
+class, started by geoflows.testing.minicloud.mistral with its database on
+the machine's PostgreSQL and its RPC on the machine's RabbitMQ, geoflows
+installed beside it.  The workbook is uploaded through the REST API; the
+executor runs geoflows' actions on a PostgreSQL state store of the class,
+which the tests read through the geoflows command.
+"""
+
+import json
+import os
+import shutil
+import tempfile
+import time
+
+from mistralclient.api import client as mistral_client
+
+from geoflows import jobs
+from geoflows import store as store_mod
+from geoflows.testing.minicloud import mistral as mistral_server
+from tests.functional import base
+from tests.functional import fixtures as f_fixtures
+from tests.unit import databases
+from tests.unit import jobboards
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__))))
+WORKBOOK = os.path.join(REPO, 'workbooks', 'geoflows.interconnect.v1.yaml')
+WB = 'geoflows.interconnect.v1'
+CLOUD_OF_SITE = {'east': 'site-a', 'west': 'site-b', 'east-cell1': 'site-a',
+                 'east-cell2': 'site-a'}
+GETTERS = {'network': 'get_network', 'subnet': 'get_subnet',
+           'router': 'get_router', 'segment': 'get_segment',
+           'BGPVPN': 'get_bgpvpn', 'IKE policy': 'get_vpn_ike_policy',
+           'IPsec policy': 'get_vpn_ipsec_policy',
+           'VPN service': 'get_vpn_service',
+           'endpoint group': 'get_vpn_endpoint_group',
+           'IPsec site connection': 'get_vpn_ipsec_site_connection'}
+EXPIRY = 6
+
+
+class MistralTestCase(base.FunctionalTestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        for reason in (databases.PostgreSQLDatabase.unreachable(),
+                       jobboards.RedisBoard.unreachable()):
+            if reason:
+                raise AssertionError(reason)
+        cls.dir = tempfile.mkdtemp(prefix='geoflows-mistral-')
+        cls.addClassCleanup(shutil.rmtree, cls.dir, True)
+        database = databases.PostgreSQLDatabase()
+        database.setUp()
+        cls.addClassCleanup(database.cleanUp)
+        board = jobboards.RedisBoard()
+        board.setUp()
+        cls.addClassCleanup(board.cleanUp)
+        cls.state_url, cls.board_name = database.url, board.name
+        cls.state_dir = os.path.join(cls.dir, 'state')
+        clouds_yaml = os.path.join(cls.dir, 'clouds.yaml')
+        shutil.copy(os.environ['OS_CLIENT_CONFIG_FILE'], clouds_yaml)
+        cls.geoflows_conf = os.path.join(cls.dir, 'geoflows.conf')
+        cls.server = mistral_server.MistralServer(
+            os.path.join(cls.dir, 'mistral'),
+            geoflows_config=cls.geoflows_conf)
+        cls.addClassCleanup(cls.server.down)
+        cls._write_conf(clouds_yaml, mistral_url='')
+        cls.timings = cls.server.up()
+        # The conductors report to this Mistral (they read the file when
+        # they start; the executors never need it).
+        cls._write_conf(clouds_yaml, mistral_url=cls.server.url)
+        cls.client = mistral_client.client(mistral_url=cls.server.url)
+        with open(WORKBOOK) as f:
+            started = time.monotonic()
+            cls.client.workbooks.create(f.read())
+            cls.timings['workbook upload'] = time.monotonic() - started
+
+    @classmethod
+    def _write_conf(cls, clouds_yaml, mistral_url):
+        with open(cls.geoflows_conf, 'w') as f:
+            f.write('[DEFAULT]\nstate_dir = %s\n'
+                    '[state]\nconnection = %s\n'
+                    '[clouds]\nconfig_file = %s\n'
+                    '[ipsec]\nactive_interval = 0.5\n'
+                    '[jobboard]\nname = %s\nclaim_expiry = %d\n'
+                    '[conductor]\npoll_interval = 0.2\n'
+                    '[mistral]\n%s' % (
+                        cls.state_dir, cls.state_url, clouds_yaml,
+                        cls.board_name, EXPIRY,
+                        'url = %s\n' % mistral_url if mistral_url else ''))
+
+    def setUp(self):
+        super().setUp()
+        # The geoflows command reads the jobs the executor wrote.
+        for key in [k for k in self.env if k.startswith('OS_DEFAULT__')]:
+            del self.env[key]
+        self.env['GEOFLOWS_CONFIG_FILE'] = self.geoflows_conf
+
+    # -- Mistral -----------------------------------------------------------
+
+    def execute(self, workflow, wait=True, **inputs):
+        execution = self.client.executions.create(
+            '%s.%s' % (WB, workflow), workflow_input=inputs)
+        return self.wait(execution.id) if wait else execution
+
+    def wait(self, execution_id, timeout=300):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            execution = self.client.executions.get(execution_id)
+            if execution.state not in ('IDLE', 'RUNNING', 'PAUSED'):
+                execution.output_data = json.loads(execution.output or '{}')
+                return execution
+            time.sleep(0.5)
+        self.fail('execution %s still %s after %ss'
+                  % (execution_id, execution.state, timeout))
+
+    def task(self, execution_id, name):
+        for task in self.client.tasks.list(execution_id):
+            if task.name == name:
+                return task
+        return None
+
+    def action_executions(self, execution_id, task_name):
+        task = self.task(execution_id, task_name)
+        if task is None:
+            return []
+        return sorted(self.client.action_executions.list(task.id),
+                      key=lambda a: a.created_at)
+
+    def plan_text(self, *templates):
+        with open(self.write_plan(*templates)) as f:
+            return f.read()
+
+    # -- geoflows and the sites -------------------------------------------
+
+    def jobs_of_plan(self):
+        listed = self.geoflows('job', 'list', '-f', 'json').json
+        return [j for j in listed if j['Plan'] == self.name]
+
+    def verify_resources(self, report):
+        """Every resource the report names exists on its site."""
+        checked = 0
+        for unit, result in report['result']['units'].items():
+            for resource in result['resources']:
+                getter = GETTERS.get(resource['kind'])
+                if getter is None:  # associations, router interfaces
+                    continue
+                cloud = CLOUD_OF_SITE[resource['site']]
+                found = getattr(self.network(cloud), getter)(resource['id'])
+                self.assertEqual(resource['id'], found.id)
+                checked += 1
+        return checked
+
+
+class TestWorkbookOnMistral(MistralTestCase):
+
+    def test_setup_check_teardown_with_approval(self):
+        plan = self.plan_text(base.BGPVPN, base.IPSEC)
+        initial = self.snapshots()
+
+        setup = self.execute('setup', plan=plan)
+        self.assertEqual('SUCCESS', setup.state, setup.state_info)
+        report = setup.output_data['report']
+        self.assertEqual('SUCCESS', report['state'])
+        self.assertEqual(['core', 'oam'], sorted(report['units']))
+        self.assertGreaterEqual(self.verify_resources(report), 10)
+        self.assertEqual([], self.duplicates('site-a') +
+                         self.duplicates('site-b'))
+        [job] = self.jobs_of_plan()
+        self.assertEqual(report['id'], job['ID'])
+        self.assertTrue(job['Owner'].startswith('mistral@'), job)
+
+        check = self.execute('check', plan=plan)
+        self.assertEqual('SUCCESS', check.state, check.state_info)
+        self.assertEqual({'ok'}, {u['status'] for u in check.output_data[
+            'report']['result']['units'].values()})
+
+        built = self.snapshots()
+        teardown = self.execute('teardown', wait=False, plan=plan,
+                                require_approval=True)
+        approval = self._wait_for_action(teardown.id, 'await_approval')
+        time.sleep(2)  # nothing is deleted while the decision is pending
+        self.assertEqual('RUNNING',
+                         self.client.executions.get(teardown.id).state)
+        self.assertEqual(built, self.snapshots())
+        self.client.action_executions.update(approval.id, state='SUCCESS')
+        teardown = self.wait(teardown.id)
+        self.assertEqual('SUCCESS', teardown.state, teardown.state_info)
+        deleted = teardown.output_data['report']['result']['units']
+        self.assertTrue(all(r['action'] == 'deleted' for u in deleted.values()
+                            for r in u['resources']))
+        self.assertEqual(initial, self.snapshots())
+
+        drift = self.execute('check', plan=plan)
+        self.assertEqual('ERROR', drift.state)
+        self.assertIn('differ from the plan: core, oam', drift.state_info)
+
+    def test_a_rejected_teardown_deletes_nothing(self):
+        plan = self.plan_text(base.SEGMENTS)
+        self.assertEqual('SUCCESS', self.execute('setup', plan=plan).state)
+        built = self.snapshots()
+        teardown = self.execute('teardown', wait=False, plan=plan,
+                                require_approval=True)
+        approval = self._wait_for_action(teardown.id, 'await_approval')
+        self.client.action_executions.update(
+            approval.id, state='ERROR',
+            output={'reason': 'not during the sports final'})
+        teardown = self.wait(teardown.id)
+        self.assertEqual('ERROR', teardown.state)
+        self.assertIn('teardown of plan %s rejected: not during the sports '
+                      'final' % self.name, teardown.state_info)
+        self.assertIsNone(self.task(teardown.id, 'run_job'))
+        self.assertEqual(built, self.snapshots())
+        self.assertEqual('SUCCESS', self.execute('teardown',
+                                                 plan=plan).state)
+
+    def _wait_for_action(self, execution_id, task_name, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            running = [a for a in self.action_executions(execution_id,
+                                                         task_name)
+                       if a.state == 'RUNNING']
+            if running:
+                return running[0]
+            time.sleep(0.3)
+        self.fail('task %s never ran' % task_name)
+
+    def test_a_failing_job_ends_in_error_and_leaves_the_sites_clean(self):
+        # The remote router's external network does not exist: the job
+        # fails after the local side was built, and reverts it.
+        plan = self.plan_text(base.IPSEC).replace(
+            'router: {name: %s-edge-west, external_network: public}'
+            % self.name,
+            'router: {name: %s-edge-west, external_network: nowhere}'
+            % self.name)
+        self.assertIn('nowhere', plan)
+        initial = self.snapshots()
+        setup = self.execute('setup', plan=plan)
+        self.assertEqual('ERROR', setup.state)
+        self.assertIn('geoflows job', setup.state_info)
+        self.assertIn('ended REVERTED', setup.state_info)
+        self.assertIn('nowhere', setup.state_info)
+        self.assertIn('everything it did was undone', setup.state_info)
+        self.assertNotIn('Traceback', setup.state_info)
+        error = setup.output_data['error']
+        self.assertEqual('JobFailed', error['kind'])
+        self.assertEqual('REVERTED', error['job']['state'])
+        # A geoflows failure is final: no retry of the task.
+        self.assertEqual(1, len(self.action_executions(setup.id, 'run_job')))
+        self.assertEqual(initial, self.snapshots())
+
+    def test_an_invalid_plan_ends_in_error_before_any_job(self):
+        plan = self.plan_text(base.BGPVPN).replace('type: bgpvpn',
+                                                   'type: gre')
+        setup = self.execute('setup', plan=plan)
+        self.assertEqual('ERROR', setup.state)
+        self.assertIn('is not a valid plan', setup.state_info)
+        self.assertIn("interconnects[0].overlay.type: 'gre' is not one of",
+                      setup.state_info)
+        self.assertIsNone(self.task(setup.id, 'run_job'))
+        self.assertEqual([], self.jobs_of_plan())
+
+
+class TestExecutorLoss(MistralTestCase):
+
+    def test_killed_executor_then_retry_resumes_the_same_job(self):
+        plan = self.plan_text(base.BGPVPN, base.IPSEC)
+        initial = self.snapshots()
+        execution = self.execute('setup', wait=False, plan=plan)
+        job = self._wait_for_progress()
+        self.server.kill('executor')
+        killed = time.monotonic()
+        self.server.start('executor')
+        setup = self.wait(execution.id)
+        self.assertEqual('SUCCESS', setup.state, setup.state_info)
+        report = setup.output_data['report']
+        self.assertEqual(job['ID'], report['id'])
+        self.assertEqual(2, report['attempts'])
+        self.assertEqual([job['ID']], [j['ID'] for j in self.jobs_of_plan()])
+        attempts = self.action_executions(execution.id, 'run_job')
+        self.assertEqual(['ERROR', 'SUCCESS'], [a.state for a in attempts])
+        self.assertIn("Heartbeat wasn't received",
+                      self.client.action_executions.get(
+                          attempts[0].id).output)
+        self.assertGreaterEqual(self.verify_resources(report), 10)
+        self.assertEqual([], self.duplicates('site-a') +
+                         self.duplicates('site-b'))
+        self.record('executor kill -> job SUCCESS',
+                    time.monotonic() - killed)
+        down = self.execute('teardown', plan=plan)
+        self.assertEqual('SUCCESS', down.state, down.state_info)
+        self.assertEqual(initial, self.snapshots())
+
+    def _wait_for_progress(self, timeout=120):
+        """The job, once some of its steps are done and others not.
+
+        (Read from the state store directly: the job takes seconds.)
+        """
+        store = store_mod.StateStore(self.state_url)
+        self.addCleanup(store.close)
+        store.upgrade()  # the executor may not have made the tables yet
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for job in store.list_jobs([jobs.RUNNING]):
+                if job.plan_name != self.name:
+                    continue
+                states = {row['state'] for row in store.job_steps(job.id)}
+                if 'SUCCESS' in states and states - {'SUCCESS', 'RUNNING'}:
+                    return {'ID': job.id}
+            time.sleep(0.05)
+        self.fail('the job never got under way: %s' % self.jobs_of_plan())
+
+    def record(self, what, seconds):
+        path = os.environ.get('GEOFLOWS_TEST_MEASUREMENTS')
+        if path:
+            with open(path, 'a') as f:
+                f.write(json.dumps({'what': what, 'seconds': seconds}) +
+                        '\n')
+
+
+class TestSubmittedToConductor(MistralTestCase):
+
+    def test_conductor_reports_the_outcome_to_mistral(self):
+        conductor = self.useFixture(f_fixtures.ConductorProcess(
+            [base.GEOFLOWS, 'conductor', '--name', 'ctl-m'], self.env))
+        conductor.wait_for('claiming jobs')
+        plan = self.plan_text(base.BGPVPN)
+        initial = self.snapshots()
+        setup = self.execute('setup', plan=plan, submit=True)
+        self.assertEqual('SUCCESS', setup.state, setup.state_info)
+        report = setup.output_data['report']
+        self.assertEqual('SUCCESS', report['state'])
+        self.assertEqual('ctl-m', report['owner'])
+        self.verify_resources(report)
+        conductor.wait_for('reported SUCCESS to Mistral action execution')
+        down = self.execute('teardown', plan=plan, submit=True)
+        self.assertEqual('SUCCESS', down.state, down.state_info)
+        self.assertEqual(initial, self.snapshots())
