@@ -20,9 +20,9 @@ _NEXT_STEP = {
     jobs.REVERTED: 'everything it did was undone; fix the cause and start '
                    'it again',
     jobs.FAILED: 'what it did is kept for inspection; finish it with the '
-                 'geoflows.job.resume action (or "geoflows job resume %s") '
+                 'geoflows.job.resume action (or "geoflows job resume {id}") '
                  'or undo it with geoflows.job.revert (or "geoflows job '
-                 'revert %s")',
+                 'revert {id}")',
     jobs.SUSPENDED: 'it was stopped on request; finish it with '
                     'geoflows.job.resume or undo it with geoflows.job.revert',
     jobs.RUNNING: 'it is still running elsewhere; ask its status with '
@@ -44,7 +44,7 @@ def error_message(job, wanted):
         text += ': %s' % job.error
     hint = _NEXT_STEP.get(job.state)
     if hint:
-        text += ' (%s)' % (hint % (job.id, job.id) if '%s' in hint else hint)
+        text += ' (%s)' % hint.format(id=job.id)
     if job.state == jobs.SUCCESS and wanted != jobs.SUCCESS:
         text += ' (expected %s)' % wanted
     return secrets.mask(text)

@@ -84,7 +84,7 @@ def load_plan(plan, plan_file, where):
         raise exceptions.PlanError(where, [plan_mod.Problem(
             (), 'give the plan either inline ("plan": a mapping or YAML '
                 'text) or as "plan_file" (a path on the Mistral executor '
-                'hosts), not %s' % ('both' if plan else 'neither'))])
+                'hosts), not %s' % ('neither' if plan is None else 'both'))])
     if plan_file is not None:
         return plan_mod.load(plan_file)
     if isinstance(plan, str):

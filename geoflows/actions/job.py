@@ -110,25 +110,24 @@ class StartJob(base.GeoflowsAction):
             except exceptions.JobNotFound:
                 break
             if job.state != jobs.REVERTED:
-                return job, False
+                return job
         else:
             raise exceptions.JobError(
                 'task %s started %d jobs that were all reverted; start a '
                 'new execution' % (execution.task_execution_id, n + 1))
         try:
-            created = runner.create(self.operation, plan, self.names,
-                                    self.keep_on_failure, job_id=job_id)
+            job_id = runner.create(self.operation, plan, self.names,
+                                   self.keep_on_failure, job_id=job_id)
         except sa_exc.IntegrityError:
-            # Another attempt of this task created it at the same moment.
-            return runner.get(job_id), False
-        return runner.get(created), True
+            pass  # another attempt of this task created it at this moment
+        return runner.get(job_id)
 
     def execute(self, context):
         self._check_inputs()
         plan = base.load_plan(self.plan, self.plan_file, 'the "plan" input')
         runner = base.runner()
         execution = getattr(context, 'execution', None)
-        job, created = self._find_or_create(runner, execution, plan)
+        job = self._find_or_create(runner, execution, plan)
         if job.state == jobs.SUCCESS:
             return mistral.report(job)  # a retry after it succeeded
         if self.submit:

@@ -167,6 +167,13 @@ class FunctionalTestCase(base.BaseTestCase):
             f.write(textwrap.dedent(text))
         return path
 
+    def record_measurement(self, **figures):
+        """Append ``figures`` to $GEOFLOWS_TEST_MEASUREMENTS, if it is set."""
+        path = os.environ.get('GEOFLOWS_TEST_MEASUREMENTS')
+        if path:
+            with open(path, 'a') as f:
+                f.write(json.dumps(dict(figures, test=self.id())) + '\n')
+
     def geoflows(self, *args, expect=0, env=None):
         """Run the geoflows command; check its exit status if expected."""
         argv = [GEOFLOWS] + list(args)

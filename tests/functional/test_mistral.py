@@ -287,8 +287,7 @@ class TestExecutorLoss(MistralTestCase):
         self.assertGreaterEqual(self.verify_resources(report), 10)
         self.assertEqual([], self.duplicates('site-a') +
                          self.duplicates('site-b'))
-        self.record('executor kill -> job SUCCESS',
-                    time.monotonic() - killed)
+        self.record_measurement(kill_to_success=time.monotonic() - killed)
         down = self.execute('teardown', plan=plan)
         self.assertEqual('SUCCESS', down.state, down.state_info)
         self.assertEqual(initial, self.snapshots())
@@ -311,13 +310,6 @@ class TestExecutorLoss(MistralTestCase):
                     return {'ID': job.id}
             time.sleep(0.05)
         self.fail('the job never got under way: %s' % self.jobs_of_plan())
-
-    def record(self, what, seconds):
-        path = os.environ.get('GEOFLOWS_TEST_MEASUREMENTS')
-        if path:
-            with open(path, 'a') as f:
-                f.write(json.dumps({'what': what, 'seconds': seconds}) +
-                        '\n')
 
 
 class TestSubmittedToConductor(MistralTestCase):
