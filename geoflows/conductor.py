@@ -72,7 +72,7 @@ class Conductor(impl_nonblocking.NonBlockingConductor):
 
     :param name: unique among running conductors; recorded as the owner of
         the jobs (the runner's ``owner`` should match).  Claims are made as
-        ``<name>/<tag of this process>``.
+        ``<name>+<tag of this process>``.
     :param board: an unconnected Taskflow jobboard (geoflows.jobboard.fetch).
     :param runner: a :class:`geoflows.runner.Runner` on the shared store.
     :param claim_expiry: seconds after which a claim not renewed lapses.
@@ -89,8 +89,9 @@ class Conductor(impl_nonblocking.NonBlockingConductor):
         # Claims carry this process's own tag: a conductor restarted under
         # the same name must not take its predecessor's claims for its own
         # (Redis would renew them at each attempt and they would never
-        # lapse); they lapse, and the jobs are resumed.
-        self.claimant = '%s/%s' % (name, uuidutils.generate_uuid()[:8])
+        # lapse); they lapse, and the jobs are resumed.  No "/": ZooKeeper
+        # boards make a node of the claimant's name.
+        self.claimant = '%s+%s' % (name, uuidutils.generate_uuid()[:8])
         super().__init__(
             self.claimant,
             _ExpiringClaims(board, claim_expiry) if expiring_claims

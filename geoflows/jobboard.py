@@ -95,14 +95,26 @@ def fetch(group, name, persistence=None):
             % (backend, e, backend))
 
 
+# Taskflow's ZooKeeper board checks the server's version with the "envi"
+# four-letter command, which ZooKeeper 3.5 and later refuse unless allowed.
+_ZK_VERSION_REFUSED = 'Unable to fetch useable server version'
+
+
 def connect(board, group):
     """Connect ``board``; a clear error naming it if it is out of reach."""
     try:
         board.connect()
     except tf_exc.JobFailure as e:
+        cause = e.__cause__ or e
+        if group.backend == 'zookeeper' and _ZK_VERSION_REFUSED in str(cause):
+            raise exceptions.ConfigError(
+                'the %s answers but does not tell its version: allow the '
+                '"envi" command on every ZooKeeper server '
+                '(4lw.commands.whitelist=srvr,envi in zoo.cfg), then start '
+                'again' % describe(group))
         raise exceptions.ConfigError(
             'cannot reach the %s: %s; check [jobboard] hosts and that the '
-            'server runs' % (describe(group), e.__cause__ or e))
+            'server runs' % (describe(group), cause))
 
 
 @contextlib.contextmanager

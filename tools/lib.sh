@@ -33,6 +33,26 @@ PY
         die "rabbitmqctl is not on the PATH (Debian: apt install rabbitmq-server); the minicloud makes a RabbitMQ vhost per region with it"
 }
 
+# The ZooKeeper and etcd servers of the conductor tests (they start their
+# own on free ports; a service the packages may start on 2181 or 2379 is not
+# used).  Installed from Debian's packages when missing and we are root.
+ensure_jobboard_servers() {
+    local missing=()
+    [ -f /usr/share/java/zookeeper.jar ] && command -v java >/dev/null ||
+        missing+=(zookeeperd)
+    [ -x /usr/bin/etcd ] || missing+=(etcd-server)
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+        die "the conductor tests need ZooKeeper and etcd: apt install ${missing[*]}"
+    fi
+    say "Installing ${missing[*]} (Debian packages) for the conductor tests"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null ||
+        { apt-get update -q >/dev/null &&
+          apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null; } ||
+        die "could not install ${missing[*]} with apt-get"
+}
+
 check_prerequisites() {
     check_python
     check_minicloud_services
@@ -40,6 +60,7 @@ check_prerequisites() {
 import socket
 socket.create_connection(('127.0.0.1', 6379), timeout=3).close()
 PY
+    ensure_jobboard_servers
 }
 
 ensure_venv() {

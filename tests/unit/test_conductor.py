@@ -1,11 +1,16 @@
-"""Conductors in threads of the test, on the machine's Redis jobboard.
+"""Conductors in threads of the test, on each of the three jobboards.
 
+Redis is the machine's; ZooKeeper and etcd servers are started by the
+tests (tests.unit.jobboards), which skip when the server is not installed.
 The jobs run on the in-memory fake cloud; a SQLite state store is shared by
 the conductors (the functional tests run real conductor processes on
 PostgreSQL and real sites).
 """
 
+import json
 import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -23,6 +28,21 @@ from tests.unit import base
 from tests.unit import jobboards
 
 EXPIRY = 3
+# Run by claim_and_die(): claim the first posting as a conductor would.
+CLAIM_AND_WAIT = """
+import json, sys, time, types
+from geoflows import jobboard
+group = types.SimpleNamespace(**json.loads(sys.argv[1]))
+board = jobboard.fetch(group, sys.argv[2])
+jobboard.connect(board, group)
+posting = list(board.iterjobs(ensure_fresh=True))[0]
+if group.backend in jobboard.EXPIRING_CLAIMS:
+    board.claim(posting, sys.argv[2], expiry=group.claim_expiry)
+else:  # ZooKeeper: the claim lasts as long as this client's session
+    board.claim(posting, sys.argv[2])
+print('claimed', flush=True)
+time.sleep(600)
+"""
 PLAN = {'name': 'synthetic', 'digest': 'd', 'source': 'test',
         'document': {}}
 
@@ -39,11 +59,12 @@ def wait_for(predicate, timeout=30, what='condition'):
 
 class ConductorTestCase(base.CloudTestCase):
 
+    BOARD = 'redis'
+
     def setUp(self):
         super().setUp()
-        self.board_fixture = jobboards.use(self)
-        self.group = jobboards.group(self.board_fixture.name,
-                                     claim_expiry=EXPIRY)
+        self.board_fixture = jobboards.use(self, self.BOARD)
+        self.group = self.board_fixture.group(claim_expiry=EXPIRY)
         self.clouds = fakecloud.FakeClouds(latency=0.01)
         self.url = 'sqlite:///%s' % os.path.join(self.tmp, 'state.sqlite')
         self.board = self.connected_board('test')
@@ -68,7 +89,8 @@ class ConductorTestCase(base.CloudTestCase):
         kwargs.setdefault('max_jobs', 2)
         cond = conductor_mod.Conductor(
             name, jobboard.fetch(self.group, name, runner.backend), runner,
-            claim_expiry=EXPIRY, poll_interval=0.05, **kwargs)
+            claim_expiry=EXPIRY, poll_interval=0.05,
+            expiring_claims=self.BOARD in jobboard.EXPIRING_CLAIMS, **kwargs)
         cond.connect()
 
         def on_start(event, details):
@@ -86,6 +108,17 @@ class ConductorTestCase(base.CloudTestCase):
             cond.close()
         self.addCleanup(stop)
         return cond
+
+    def claim_and_die(self, who):
+        """A process claims the posting on the board, and is SIGKILLed."""
+        proc = subprocess.Popen(
+            [sys.executable, '-c', CLAIM_AND_WAIT, json.dumps(vars(
+                self.group)), who], stdout=subprocess.PIPE, text=True)
+        self.addCleanup(proc.wait)
+        self.addCleanup(proc.kill)
+        self.assertEqual('claimed\n', proc.stdout.readline())
+        proc.kill()
+        proc.wait()
 
     def submit(self, n=1, k=3, runner=None, action='run'):
         runner = runner or self.runner
@@ -134,11 +167,11 @@ class TestTakeover(ConductorTestCase):
 
     def test_lapsed_claim_is_taken_over(self):
         job_id = self.submit()
-        posting = list(self.board.iterjobs())[0]
-        # A conductor claims it and dies before renewing its claim; it is
-        # restarted under the same name (its claims must lapse all the same:
-        # a Redis claim attempt by their owner would renew them).
-        self.board.claim(posting, 'alive', expiry=EXPIRY)
+        # A conductor claims it and dies (SIGKILL) before renewing its
+        # claim; it is restarted under the same name (its claims must lapse
+        # all the same: a Redis claim attempt by their owner would renew
+        # them).
+        self.claim_and_die('alive')
         claimed = time.monotonic()
         self.start_conductor('alive')
         job = wait_for(lambda: self.settled(job_id))
@@ -247,8 +280,7 @@ class TestPostings(ConductorTestCase):
         self.assertEqual(jobs.SUCCESS,
                          wait_for(lambda: self.settled(job_id)).state)
         wait_for(self.board_empty, what='an empty board')
-        self.assertTrue(self.board_fixture.client.exists(
-            self.board.trash_key))
+        self.assertEqual(1, self.board_fixture.trashed())
 
     def test_job_missing_from_the_store_stays_on_the_board(self):
         posting = self.board.post('elsewhere', details={'geoflows': {
@@ -276,3 +308,12 @@ class TestPostings(ConductorTestCase):
         jobboard.post(self.board, self.runner.get(job_id), 'run')
         wait_for(self.board_empty, what='an empty board')
         self.assertEqual(1, self.runner.get(job_id).attempts)
+
+
+# The same tests on a ZooKeeper and on an etcd board of their own.
+for _case in (TestSeveralConductors, TestTakeover, TestAbort,
+              TestBoundedAttempts, TestPostings):
+    for _board, _suffix in (('zookeeper', 'ZooKeeper'), ('etcd', 'Etcd')):
+        _name = _case.__name__ + _suffix
+        globals()[_name] = type(_name, (_case,), {'BOARD': _board})
+del _case, _board, _suffix, _name

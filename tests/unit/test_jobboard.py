@@ -5,6 +5,7 @@ from taskflow.jobs.backends import impl_redis
 from geoflows import exceptions
 from geoflows import jobboard
 from geoflows import jobs
+from geoflows.testing import boards
 from tests.unit import base
 from tests.unit import jobboards
 
@@ -67,17 +68,49 @@ class TestBoardConf(base.TestCase):
         self.assertIn('[jobboard] hosts', str(e))
 
 
+class TestZooKeeperVersionCheck(base.CloudTestCase):
+
+    def test_a_server_that_hides_its_version_names_the_setting(self):
+        reason = boards.ZooKeeperServer.missing()
+        if reason:
+            self.skipTest(reason)
+        # ZooKeeper's default: only "srvr" among the four-letter words.
+        server = boards.ZooKeeperServer(self.tmp,
+                                        four_letter_words=('ruok', 'srvr'))
+        server.start()
+        self.addCleanup(server.stop)
+        group = jobboards.group('gf', backend='zookeeper',
+                                hosts=[server.hosts])
+        e = self.assertRaises(exceptions.ConfigError,
+                              jobboard.connected(group, 'me').__enter__)
+        self.assertIn("zookeeper board 'gf' at %s answers but does not tell "
+                      "its version" % server.hosts, str(e))
+        self.assertIn('4lw.commands.whitelist=srvr,envi', str(e))
+
+
 class TestPostings(base.CloudTestCase):
 
-    def test_post_and_read_back(self):
-        fixture = jobboards.use(self)
-        group = jobboards.group(fixture.name)
+    def test_post_and_read_back_on_redis(self):
+        self._post_and_read_back('redis')
+
+    def test_post_and_read_back_on_zookeeper(self):
+        self._post_and_read_back('zookeeper')
+
+    def test_post_and_read_back_on_etcd(self):
+        self._post_and_read_back('etcd')
+
+    def _post_and_read_back(self, backend):
+        fixture = jobboards.use(self, backend)
+        group = fixture.group()
         job_id = self.runner.create('interconnect.setup', base.make_plan(),
                                     ['vpn'])
         job = self.runner.get(job_id)
         with jobboard.connected(group, 'me', self.runner.backend) as board:
             jobboard.post(board, job, 'run')
-            [posting] = list(board.iterjobs())
+        # Read back as a conductor does: another client of the board.
+        with jobboard.connected(group, 'conductor',
+                                self.runner.backend) as board:
+            [posting] = list(board.iterjobs(ensure_fresh=True))
             self.assertEqual({'job_id': job_id, 'action': 'run',
                               'attempts': 0}, jobboard.posting_of(posting))
             self.assertEqual('run interconnect.setup of plan test',
