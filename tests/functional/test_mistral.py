@@ -8,9 +8,13 @@ executor runs geoflows' actions on a PostgreSQL state store of the class,
 which the tests read through the geoflows command.
 """
 
+import datetime
 import json
 import os
+import re
 import shutil
+import subprocess
+import sys
 import tempfile
 import time
 
@@ -21,6 +25,7 @@ from geoflows import store as store_mod
 from geoflows.testing.minicloud import mistral as mistral_server
 from tests.functional import base
 from tests.functional import fixtures as f_fixtures
+from tests import guide
 from tests.unit import databases
 from tests.unit import jobboards
 
@@ -129,6 +134,17 @@ class MistralTestCase(base.FunctionalTestCase):
         return sorted(self.client.action_executions.list(task.id),
                       key=lambda a: a.created_at)
 
+    def wait_for_action(self, execution_id, task_name, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            running = [a for a in self.action_executions(execution_id,
+                                                         task_name)
+                       if a.state == 'RUNNING']
+            if running:
+                return running[0]
+            time.sleep(0.3)
+        self.fail('task %s never ran' % task_name)
+
     def plan_text(self, *templates):
         with open(self.write_plan(*templates)) as f:
             return f.read()
@@ -180,7 +196,7 @@ class TestWorkbookOnMistral(MistralTestCase):
         built = self.snapshots()
         teardown = self.execute('teardown', wait=False, plan=plan,
                                 require_approval=True)
-        approval = self._wait_for_action(teardown.id, 'await_approval')
+        approval = self.wait_for_action(teardown.id, 'await_approval')
         time.sleep(2)  # nothing is deleted while the decision is pending
         self.assertEqual('RUNNING',
                          self.client.executions.get(teardown.id).state)
@@ -203,7 +219,7 @@ class TestWorkbookOnMistral(MistralTestCase):
         built = self.snapshots()
         teardown = self.execute('teardown', wait=False, plan=plan,
                                 require_approval=True)
-        approval = self._wait_for_action(teardown.id, 'await_approval')
+        approval = self.wait_for_action(teardown.id, 'await_approval')
         self.client.action_executions.update(
             approval.id, state='ERROR',
             output={'reason': 'not during the sports final'})
@@ -215,17 +231,6 @@ class TestWorkbookOnMistral(MistralTestCase):
         self.assertEqual(built, self.snapshots())
         self.assertEqual('SUCCESS', self.execute('teardown',
                                                  plan=plan).state)
-
-    def _wait_for_action(self, execution_id, task_name, timeout=60):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            running = [a for a in self.action_executions(execution_id,
-                                                         task_name)
-                       if a.state == 'RUNNING']
-            if running:
-                return running[0]
-            time.sleep(0.3)
-        self.fail('task %s never ran' % task_name)
 
     def test_a_failing_job_ends_in_error_and_leaves_the_sites_clean(self):
         # The remote router's external network does not exist: the job
@@ -330,3 +335,136 @@ class TestSubmittedToConductor(MistralTestCase):
         down = self.execute('teardown', plan=plan, submit=True)
         self.assertEqual('SUCCESS', down.state, down.state_info)
         self.assertEqual(initial, self.snapshots())
+
+
+class TestGuideCommands(MistralTestCase):
+    """The Mistral guide's client commands, run as the guide shows them.
+
+    Each section of doc/source/admin/mistral-commands.sh runs in bash with
+    the guide's example values replaced by this test's (its Mistral, its
+    Mistral venv, its plan files), through the ``openstack`` client of the
+    test environment, with authentication off as the guide's
+    ``reach-noauth`` says.
+    """
+
+    # Sections this test does not run, and why.
+    NOT_RUN = {
+        'client-install': 'the test environment has both clients '
+                          '(test-requirements.txt)',
+        'reach-keystone': 'this Mistral runs without authentication',
+        'pack-install': 'the harness installs geoflows into Mistral\'s venv '
+                        'from this source tree (pip install SOURCE), not '
+                        'from a package index',
+    }
+
+    def setUp(self):
+        super().setUp()
+        self.sections = guide.sections()
+        self.plan_file = os.path.join(self.tmp, 'dr.yaml')
+
+    def shell(self, section, expect=0, **variables):
+        """Run a section; return its standard output."""
+        values = ('MISTRAL_URL=%s\nMISTRAL_VENV=%s\nPLAN_FILE=%s\n'
+                  'PLAN=%s\n' % (self.server.url, self.server.venv,
+                                 self.plan_file, self.plan_file))
+        script = ('set -euo pipefail\n' + values +
+                  self.sections['reach-noauth'] + self.sections[section])
+        # The client sees only what the guide sets (no clouds.yaml, no
+        # geoflows OS_* options of the other tests).
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith('OS_')}
+        env['PATH'] = os.path.dirname(sys.executable) + ':' + env['PATH']
+        env.update(variables)
+        started = time.monotonic()
+        proc = subprocess.run(['bash', '-c', script], cwd=self.tmp, env=env,
+                              capture_output=True, text=True, timeout=300)
+        self.timings[section] = time.monotonic() - started
+        self.assertEqual(expect, proc.returncode, 'section %s:\n%s\n%s' % (
+            section, proc.stdout, proc.stderr))
+        return proc.stdout
+
+    def execution_id(self, output):
+        match = re.search(r'^\|\s*ID\s*\|\s*([0-9a-f-]{36})\s*\|', output,
+                          re.MULTILINE)
+        self.assertIsNotNone(match, output)
+        return match.group(1)
+
+    def decide(self, execution_id, section):
+        approval = self.wait_for_action(execution_id, 'await_approval')
+        task = self.task(execution_id, 'await_approval')
+        found = self.shell('decision-find', EXECUTION_ID=execution_id,
+                           TASK_EXECUTION_ID=task.id)
+        self.assertIn(execution_id, found)
+        self.assertIn('await_approval', found)
+        self.assertIn(approval.id, found)
+        self.shell(section, ACTION_EXECUTION_ID=approval.id)
+        return self.wait(execution_id)
+
+    def test_the_guide_commands_work_as_written(self):
+        self.timings = {}
+        run = {'reach-noauth', 'example-values', 'pack-check',
+               'workbook-create', 'workbook-update', 'run-inline',
+               'run-plan-file', 'follow', 'teardown-approval',
+               'decision-find', 'decision-approve', 'decision-reject'}
+        # A section added to the guide is run here, or said why not.
+        self.assertEqual(set(self.sections), run | set(self.NOT_RUN))
+
+        listed = self.shell('pack-check')
+        for action in ('geoflows.plan.validate', 'geoflows.job.start',
+                       'geoflows.job.status', 'geoflows.job.resume',
+                       'geoflows.job.revert'):
+            self.assertIn(action, listed)
+        # Loaded by the class through the API: the guide loads it again
+        # from where pip put it.
+        self.client.workbooks.delete(WB)
+        self.assertIn(WB, self.shell('workbook-create'))
+        self.assertIn(WB, self.shell('workbook-update'))
+
+        with open(self.plan_file, 'w') as f:
+            f.write(self.plan_text(base.SEGMENTS))
+        initial = self.snapshots()
+        setup = self.wait(self.execution_id(self.shell('run-inline')))
+        self.assertEqual('SUCCESS', setup.state, setup.state_info)
+        shown = self.shell('follow', EXECUTION_ID=setup.id)
+        self.assertIn('SUCCESS', shown)
+        self.assertIn('"report"', shown)
+        [job] = self.jobs_of_plan()
+        self.assertEqual(setup.output_data['report']['id'], job['ID'])
+        check = self.wait(self.execution_id(self.shell('run-plan-file')))
+        self.assertEqual('SUCCESS', check.state, check.state_info)
+        built = self.snapshots()
+
+        rejected = self.decide(
+            self.execution_id(self.shell('teardown-approval')),
+            'decision-reject')
+        self.assertEqual('ERROR', rejected.state)
+        self.assertIn('rejected: not during the maintenance freeze',
+                      rejected.state_info)
+        self.assertEqual(built, self.snapshots())
+
+        approved = self.decide(
+            self.execution_id(self.shell('teardown-approval')),
+            'decision-approve')
+        self.assertEqual('SUCCESS', approved.state, approved.state_info)
+        self.assertEqual(initial, self.snapshots())
+        self.record_measurement(client_seconds=self.timings)
+
+    def test_an_invalid_plan_from_the_client(self):
+        """How long an operator waits for the verdict on a bad plan."""
+        self.timings = {}
+        with open(self.plan_file, 'w') as f:
+            f.write(self.plan_text(base.BGPVPN).replace('type: bgpvpn',
+                                                        'type: gre'))
+        started = time.monotonic()
+        execution = self.wait(self.execution_id(self.shell('run-inline')))
+        seen = time.monotonic() - started
+        self.assertEqual('ERROR', execution.state)
+        self.assertIn("'gre' is not one of", execution.state_info)
+        server = (_parse_time(execution.updated_at) -
+                  _parse_time(execution.created_at)).total_seconds()
+        self.record_measurement(invalid_plan_client_seconds=seen,
+                                invalid_plan_server_seconds=server)
+
+
+def _parse_time(text):
+    return datetime.datetime.strptime(text, '%Y-%m-%d %H:%M:%S')

@@ -9,10 +9,11 @@ authentication is off: the API takes requests without a token.
 
 The venv holds Mistral and geoflows' dependencies, pinned by
 ``constraints-mistral.txt``, and is built once (cached beside the
-minicloud's); geoflows itself is installed into it, editable, from this
-source tree at each start, as an operator installs the action pack into a
-Mistral deployment.  Mistral loads the ``mistral.actions`` entry points when
-its processes start.
+minicloud's); geoflows itself is installed into it from this source tree
+at each start, as an operator installs the action pack into a Mistral
+deployment (a regular install: the workbooks land in the venv's
+``share/geoflows/workbooks``, where the Mistral guide says).  Mistral
+loads the ``mistral.actions`` entry points when its processes start.
 
     server = MistralServer(data_dir, geoflows_config='geoflows.conf')
     server.up()
@@ -38,7 +39,7 @@ from geoflows.testing.minicloud import venv as venv_mod
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONSTRAINTS = os.path.join(HERE, 'constraints-mistral.txt')
 SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
-# wheel: geoflows is installed editable without build isolation.
+# wheel: geoflows is built and installed without build isolation.
 PACKAGES = ('mistral', 'python-mistralclient', 'psycopg2-binary', 'wheel')
 COMPONENTS = ('api', 'engine', 'executor', 'notifier')
 PREFIX = 'gfms_'
@@ -169,8 +170,10 @@ class MistralServer(object):
         timings = {}
         started = time.monotonic()
         self.venv = install(self.venv_root)
+        # Its dependencies are the venv's; the package itself is rebuilt
+        # every time, the source may have changed since the last start.
         self._pip('install', '--quiet', '--no-build-isolation',
-                  '-c', CONSTRAINTS, '-e', SOURCE)
+                  '--force-reinstall', '--no-deps', SOURCE)
         timings['venv and geoflows install'] = time.monotonic() - started
         self.run_id = uuidutils.generate_uuid()[:8]
         self.port = process.free_port()

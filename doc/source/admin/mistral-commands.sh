@@ -1,0 +1,75 @@
+# The client commands of the Mistral guide (doc/source/admin/mistral.rst
+# shows them from this file, section by section).  The functional tests run
+# every section below against a real Mistral, as written, with only the
+# example values of the first section replaced by the test's own
+# (tests/functional/test_mistral.py, TestGuideCommands): a command that
+# does not exist, or does not do what the guide says, fails the tests.
+#
+# Sections start with "# [name]" and end at the next one; "# [end]" ends
+# the last.
+
+# [example-values]
+# Values of the examples: your Mistral's address, the venv Mistral runs in,
+# a plan file present on the executor hosts, a plan file on this host.
+MISTRAL_URL=http://mistral.example.net:8989/v2
+MISTRAL_VENV=/opt/mistral/venv
+PLAN_FILE=/etc/geoflows/plans/dr.yaml
+PLAN=plan.yaml
+
+# [client-install]
+pip install python-openstackclient python-mistralclient
+
+# [reach-keystone]
+# Mistral in the Keystone catalog (service type workflowv2): any cloud of
+# clouds.yaml (or OS_* variables) whose user may run workflows.
+export OS_CLOUD=mycloud
+
+# [reach-noauth]
+# A Mistral with authentication off ([pecan] auth_enable = false).
+export OS_AUTH_TYPE=none OS_ENDPOINT=$MISTRAL_URL
+
+# [pack-install]
+"$MISTRAL_VENV/bin/pip" install geoflows
+
+# [pack-check]
+openstack action definition list --filter name=has:geoflows -c Name
+
+# [workbook-create]
+WORKBOOKS=$("$MISTRAL_VENV/bin/python" -c 'import sys; print(sys.prefix)')/share/geoflows/workbooks
+openstack workbook create "$WORKBOOKS/geoflows.interconnect.v1.yaml"
+
+# [workbook-update]
+WORKBOOKS=$("$MISTRAL_VENV/bin/python" -c 'import sys; print(sys.prefix)')/share/geoflows/workbooks
+openstack workbook update "$WORKBOOKS/geoflows.interconnect.v1.yaml"
+
+# [run-inline]
+# The plan as YAML text in the input, from a JSON file (Python's standard
+# library only): no limit of the command line applies to a file.
+python3 -c 'import json, sys; print(json.dumps({"plan": open(sys.argv[1]).read()}))' "$PLAN" > setup-input.json
+openstack workflow execution create geoflows.interconnect.v1.setup setup-input.json
+
+# [run-plan-file]
+openstack workflow execution create geoflows.interconnect.v1.check \
+    "{\"plan_file\": \"$PLAN_FILE\"}"
+
+# [follow]
+openstack workflow execution show "$EXECUTION_ID"
+openstack workflow execution output show "$EXECUTION_ID"
+
+# [teardown-approval]
+openstack workflow execution create geoflows.interconnect.v1.teardown \
+    "{\"plan_file\": \"$PLAN_FILE\", \"require_approval\": true}"
+
+# [decision-find]
+openstack workflow execution list --filter state=RUNNING
+openstack task execution list "$EXECUTION_ID"
+openstack action execution list "$TASK_EXECUTION_ID"
+
+# [decision-approve]
+openstack action execution update --state SUCCESS "$ACTION_EXECUTION_ID"
+
+# [decision-reject]
+openstack action execution update --state ERROR \
+    --output '{"reason": "not during the maintenance freeze"}' "$ACTION_EXECUTION_ID"
+
+# [end]
