@@ -16,55 +16,103 @@ from geoflows.plan import validate
 
 Plan = model.Plan
 Problem = validate.Problem
+Limits = loader.Limits
+Position = loader.Position
 SCHEMA_FILE = validate.SCHEMA_FILE
 schema = validate.schema
 
+#: At most this many problems are listed (then one that says how many more
+#: there are): a human fixes a plan from its first problems, and a plan of a
+#: million wrong values must not print a million lines.
+MAX_PROBLEMS = 1000
 
-def parse(text, source='<plan>'):
-    """Parse and validate plan ``text``; return a :class:`Plan`."""
+
+def _error(source, e):
+    return exceptions.PlanError(source, [Problem(e.path, e.message,
+                                                 e.position)])
+
+
+def _too_deep(source, limits):
+    return exceptions.PlanError(source, [Problem((), (
+        'the plan nests too deeply to be checked (the limit is [plan] '
+        'max_depth, %d levels)' % limits.max_depth), Position(1, 1))])
+
+
+def parse(text, source='<plan>', limits=None):
+    """Parse and validate plan ``text``; return a :class:`Plan`.
+
+    ``text`` is YAML, as str or UTF-8 bytes.  ``limits`` (a
+    :class:`Limits`) default to the ``[plan]`` options, or to their
+    defaults without a loaded configuration.  Raises
+    :class:`geoflows.exceptions.PlanError`, and nothing else, listing the
+    problems with their line and column.
+    """
+    limits = limits or Limits.from_config()
     try:
-        document = loader.load(text, source)
+        document = loader.load(text, source, limits)
     except loader.LoadError as e:
-        raise exceptions.PlanError(source, [
-            Problem(e.path, e.message, e.position)])
+        raise _error(source, e)
     except RecursionError:
-        raise exceptions.PlanError(source, [Problem(
-            (), 'the document nests too deeply to be a plan')])
-    return from_document(document, source)
+        raise _too_deep(source, limits)
+    return from_document(document, source, limits)
 
 
-def from_document(document, source='<plan>'):
-    """Validate a :class:`loader.Document` (or plain data)."""
+def from_document(document, source='<plan>', limits=None):
+    """Validate a :class:`loader.Document`, or plain data (a mapping).
+
+    Plain data has no lines: its problems are placed by path only.
+    """
+    limits = limits or Limits.from_config()
+    try:
+        return _validate(document, source, limits)
+    except RecursionError:
+        raise _too_deep(source, limits)
+
+
+def _validate(document, source, limits):
     if not isinstance(document, loader.Document):
-        document = loader.Document(document, {})
+        try:
+            document = loader.from_data(document, limits)
+        except loader.LoadError as e:
+            raise _error(source, e)
     data = document.data
     if not isinstance(data, dict):
         raise exceptions.PlanError(source, [Problem(
             (), 'a plan is a mapping with version, name, sites and '
             'interconnects', document.position(()))])
-    problems = validate.schema_problems(data)
-    if not problems:
+    problems, count = validate.schema_check(data, document.shared,
+                                            MAX_PROBLEMS)
+    if not count:
         plan = model.build(data, source)
         problems = validate.semantic_problems(plan)
-    if problems:
+        count = len(problems)
+        del problems[MAX_PROBLEMS:]
+    if count:
         for problem in problems:
             problem.position = document.position(problem.path,
                                                  key=problem.at_key)
         problems.sort(key=lambda p: (p.position.line if p.position else 0,
                                      p.position.column if p.position else 0))
+        if count > len(problems):
+            problems.append(Problem((), (
+                '%d more problems are not listed (geoflows lists the first '
+                '%d)' % (count - len(problems), MAX_PROBLEMS)),
+                document.position(())))
         raise exceptions.PlanError(source, problems)
     return plan
 
 
-def load(path):
+def load(path, limits=None):
     """Read, parse and validate the plan file at ``path``."""
+    limits = limits or Limits.from_config()
     try:
-        with open(path, encoding='utf-8') as f:
-            text = f.read()
+        text = loader.read(path, limits)
     except FileNotFoundError:
         raise exceptions.PlanError(path, [Problem(
             (), 'no such file')])
-    except (OSError, UnicodeDecodeError) as e:
+    except OSError as e:
         raise exceptions.PlanError(path, [Problem(
             (), 'cannot be read: %s' % e)])
-    return parse(text, path)
+    except loader.LoadError as e:
+        raise _error(path, e)
+    return parse(text, path, limits)

@@ -8,8 +8,13 @@ import functools
 import ipaddress
 import json
 import os
+import reprlib
+import sys
 
 import jsonschema
+
+from geoflows.plan import checker
+from geoflows import text
 
 SCHEMA_FILE = os.path.join(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))), 'schemas', 'plan-v1.schema.json')
@@ -29,19 +34,25 @@ class Problem(object):
         return format_path(self.path)
 
     def format(self, source=None):
-        where = source or ''
+        """One printable line: SOURCE:LINE:COLUMN: PATH: MESSAGE.
+
+        Whatever came from the plan or the command line is escaped
+        (:func:`geoflows.text.escape`): a key holding a newline stays on
+        the line, a lone surrogate cannot break printing.
+        """
+        where = text.escape(source or '')
         if self.position is not None:
             where = '%s:%d:%d' % (where, self.position.line,
                                   self.position.column)
         prefix = '%s: ' % where if where else ''
-        place = '%s: ' % self.place if self.path else ''
-        return '%s%s%s' % (prefix, place, self.message)
+        place = '%s: ' % text.escape(self.place) if self.path else ''
+        return '%s%s%s' % (prefix, place, text.escape(self.message))
 
     def to_dict(self):
-        return {'path': self.place,
+        return {'path': text.escape(self.place),
                 'line': self.position.line if self.position else None,
                 'column': self.position.column if self.position else None,
-                'message': self.message}
+                'message': text.escape(self.message)}
 
     def __repr__(self):
         return 'Problem(%s: %s)' % (self.place, self.message)
@@ -61,6 +72,21 @@ def format_path(path):
 def schema():
     with open(SCHEMA_FILE) as f:
         return json.load(f)
+
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = _REPR.maxother = 80
+_REPR.maxlist = _REPR.maxdict = 4
+_REPR.maxlevel = 2
+
+
+def show(value):
+    """``value`` for a message: repr, cut if long.
+
+    A plan's values may be megabytes long, or one mapping reached through a
+    thousand aliases.
+    """
+    return _REPR.repr(value)
 
 
 def _describe_type(value):
@@ -93,29 +119,30 @@ def _schema_message(error):
     path = tuple(error.absolute_path)
     if 'propertyNames' in error.schema_path:
         # The error is about a key of the mapping at ``path``.
-        return path + (value,), '%r is not a valid name: %s' % (
-            value, _pattern_hint(path, error.schema)), True
+        return path + (value,), '%s is not a valid name: %s' % (
+            show(value), _pattern_hint(path, error.schema)), True
     if path and path[-1] == 'psk' and kind in ('type', 'minProperties'):
         return path, ('a pre-shared key is never written in a plan; use '
                       '{derive: true}, {env: VARIABLE} or {file: PATH}'), False
     if kind == 'additionalProperties':
         allowed = sorted(error.schema.get('properties', {}))
         extra = sorted(set(value) - set(allowed))
-        return path + (extra[0],), 'unknown key %r (allowed here: %s)' % (
-            extra[0], ', '.join(allowed)), True
+        return path + (extra[0],), 'unknown key %s (allowed here: %s)' % (
+            show(extra[0]), ', '.join(allowed)), True
     if kind == 'required':
         return path, error.message.replace('is a required property',
                                            'is required here'), False
     if kind == 'const' and path == ('version',):
-        return path, ('unsupported plan version %r: this geoflows reads '
-                      'version 1' % (value,)), False
+        return path, ('unsupported plan version %s: this geoflows reads '
+                      'version 1' % show(value)), False
     if kind == 'const' and error.validator_value is True:
         return path, 'the only value allowed here is true', False
     if kind == 'const':
         return path, 'must be %r' % (error.validator_value,), False
     if kind == 'enum':
-        return path, '%r is not one of: %s' % (
-            value, ', '.join(str(v) for v in error.validator_value)), False
+        return path, '%s is not one of: %s' % (
+            show(value), ', '.join(str(v) for v in error.validator_value)), \
+            False
     if kind == 'type':
         return path, 'expected %s, got %s' % (
             {'object': 'a mapping', 'array': 'a list',
@@ -124,51 +151,102 @@ def _schema_message(error):
                                          error.validator_value),
             _describe_type(value)), False
     if kind == 'pattern':
-        return path, '%r is not valid: %s' % (
-            value, _pattern_hint(path, error.schema)), False
+        return path, '%s is not valid: %s' % (
+            show(value), _pattern_hint(path, error.schema)), False
     if kind in ('maxProperties', 'minProperties') and path[-1:] == ('psk',):
         return path, 'give exactly one of derive, env or file', False
     if kind == 'minProperties':
         return path, 'must not be empty', False
     if kind in ('minimum', 'maximum'):
-        return path, '%r is %s the %s %r' % (
-            value, 'below' if kind == 'minimum' else 'above', kind,
+        return path, '%s is %s the %s %r' % (
+            show(value), 'below' if kind == 'minimum' else 'above', kind,
             error.validator_value), False
     if kind in ('minItems', 'minLength'):
         return path, 'must not be empty', False
-    return path, error.message, False
+    if kind == 'maxLength':
+        return path, 'is %d characters long, more than the %d allowed' % (
+            len(value), error.validator_value), False
+    return path, text.escape(error.message)[:200], False
+
+
+_ecma = functools.lru_cache(maxsize=64)(checker.ecma_pattern)
+
+
+def _ecma_pattern(validator, pattern, instance, schema):
+    if validator.is_type(instance, 'string') and \
+            not _ecma(pattern).search(instance):
+        yield jsonschema.ValidationError(
+            '%r does not match %r' % (instance, pattern))
+
+
+# jsonschema, where the compiled checker cannot go, with JSON Schema's own
+# patterns (ECMA-262: "$" does not match before a final newline).
+_JsonschemaValidator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator, {'pattern': _ecma_pattern})
+
+
+@functools.lru_cache(maxsize=1)
+def _checker():
+    return checker.compile(schema())
+
+
+def _schema_errors(data, shared, cap):
+    compiled = _checker()
+    if compiled is not None:
+        errors = compiled.errors(data, shared, cap)
+        return errors.items, errors.count
+    kept, count = [], 0
+    for error in _JsonschemaValidator(schema()).iter_errors(data):
+        # Errors under if/then show up once per branch; keep the leaves.
+        for leaf in (error.context or [error]):
+            count += 1
+            if len(kept) < cap:
+                kept.append(leaf)
+    return kept, count
+
+
+def schema_check(data, shared=frozenset(), cap=None):
+    """(problems, how many there are) of ``data`` against the schema.
+
+    At most ``cap`` problems are returned (all if None); ``shared`` holds
+    the ids of mappings and lists found at several places (aliases), which
+    are checked only once.
+    """
+    errors, count = _schema_errors(data, shared,
+                                   sys.maxsize if cap is None else cap)
+    problems = []
+    seen = set()
+    for error in errors:
+        path, message, at_key = _schema_message(error)
+        if (path, message) not in seen:
+            seen.add((path, message))
+            problems.append(Problem(path, message, at_key=at_key))
+        else:
+            count -= 1
+    return problems, count
 
 
 def schema_problems(data):
-    validator = jsonschema.Draft202012Validator(schema())
-    problems = []
-    seen = set()
-    for error in validator.iter_errors(data):
-        # Errors under if/then show up once per branch; keep the leaves.
-        for leaf in (error.context or [error]):
-            path, message, at_key = _schema_message(leaf)
-            if (path, message) not in seen:
-                seen.add((path, message))
-                problems.append(Problem(path, message, at_key=at_key))
-    return problems
+    """Every problem of ``data`` against the schema."""
+    return schema_check(data)[0]
 
 
 def _network(text):
     return ipaddress.ip_network(text, strict=True)
 
 
-def _check_cidr(problems, path, text):
+def _check_cidr(problems, path, value):
     try:
-        return _network(text)
+        return _network(value)
     except ValueError:
         try:
-            loose = ipaddress.ip_network(text, strict=False)
+            loose = ipaddress.ip_network(value, strict=False)
         except ValueError:
-            problems.append(Problem(path, '%r is not a CIDR such as '
-                                    '10.10.0.0/24' % text))
+            problems.append(Problem(path, '%s is not a CIDR such as '
+                                    '10.10.0.0/24' % show(value)))
             return None
-        problems.append(Problem(path, '%r has host bits set; did you mean '
-                                '%s?' % (text, loose)))
+        problems.append(Problem(path, '%s has host bits set; did you mean '
+                                '%s?' % (show(value), loose)))
         return None
 
 
@@ -178,7 +256,8 @@ def _check_gateway(problems, path, gateway, cidr):
     try:
         address = ipaddress.ip_address(gateway)
     except ValueError:
-        problems.append(Problem(path, '%r is not an IP address' % gateway))
+        problems.append(Problem(path, '%s is not an IP address'
+                                % show(gateway)))
         return
     if address not in cidr:
         problems.append(Problem(path, '%s is outside %s' % (address, cidr)))
@@ -206,19 +285,67 @@ def _endpoint_cidrs(problems, base, endpoint):
 
 
 def _check_overlaps(problems, ic, local, remote):
-    seen = []
-    for path, cidr in local + remote:
-        for other_path, other in seen:
-            if cidr.version != other.version or not cidr.overlaps(other):
-                continue
-            if other_path[:3] == path[:3]:
-                why = 'two ranges of one side must be distinct'
-            else:
-                why = ('the %s overlay routes between the two sides at L3, '
-                       'so their ranges must be distinct' % _overlay_name(ic))
-            problems.append(Problem(path, '%s overlaps %s (%s): %s' % (
-                cidr, format_path(other_path), other, why)))
-        seen.append((path, cidr))
+    """One problem per range that overlaps a range given before it.
+
+    Two CIDRs overlap when one holds the other, so the ranges sorted by
+    first address, larger first, form trees in which a range overlaps
+    exactly its ancestors and its descendants; the earliest of those in
+    the plan is found in two sweeps, whatever the number of ranges (not
+    one problem per pair: 500 ranges of one network would give 124,750).
+    """
+    ranges = local + remote  # (path, network), in the plan's order
+    if len(ranges) < 2:
+        return
+    order = sorted(range(len(ranges)), key=lambda i: (
+        ranges[i][1].version, int(ranges[i][1].network_address),
+        ranges[i][1].prefixlen, i))
+    parent = {}
+    stack = []
+    for i in order:
+        net = ranges[i][1]
+        while stack and not _contains(ranges[stack[-1]][1], net):
+            stack.pop()
+        if stack:
+            parent[i] = stack[-1]
+        stack.append(i)
+    # earliest[i]: the first range of the plan among i's ancestors, then
+    # among its ancestors and descendants.
+    none = len(ranges)
+    earliest = {}
+    for i in order:  # parents before their children
+        p = parent.get(i)
+        earliest[i] = none if p is None else min(p, earliest[p])
+    below = {i: none for i in order}
+    for i in reversed(order):  # children before their parents
+        p = parent.get(i)
+        if p is not None:
+            below[p] = min(below[p], i, below[i])
+    for i, (path, cidr) in enumerate(ranges):
+        first = min(earliest[i], below[i])
+        if first >= i:
+            continue
+        other_path, other = ranges[first]
+        if other_path[:3] == path[:3]:
+            why = 'two ranges of one side must be distinct'
+        else:
+            why = ('the %s overlay routes between the two sides at L3, '
+                   'so their ranges must be distinct' % _overlay_name(ic))
+        problems.append(Problem(path, '%s overlaps %s (%s): %s' % (
+            cidr, format_path(other_path), other, why)))
+
+
+def _contains(outer, inner):
+    return outer.version == inner.version and \
+        int(outer.network_address) <= int(inner.network_address) and \
+        int(inner.broadcast_address) <= int(outer.broadcast_address)
+
+
+def _some(names, limit=10):
+    """``names`` joined, the first ``limit`` of them."""
+    if len(names) <= limit:
+        return ', '.join(names)
+    return '%s and %d more' % (', '.join(names[:limit]),
+                               len(names) - limit)
 
 
 def _overlay_name(ic):
@@ -231,8 +358,9 @@ def _check_duplicates(problems, base, items, what):
     first = {}
     for i, item in enumerate(items):
         if item in first:
-            problems.append(Problem(base + (i,), 'duplicate %s %r (also at '
-                                    'index %d)' % (what, item, first[item])))
+            problems.append(Problem(base + (i,), 'duplicate %s %s (also at '
+                                    'index %d)' % (what, show(item),
+                                                   first[item])))
         else:
             first[item] = i
 
@@ -263,10 +391,10 @@ def _check_endpoint_shape(problems, base, ic, endpoint, site):
             problems.append(Problem(base + ('segment', 'segmentation_id'),
                                     'a flat segment has no segmentation_id'))
         if site is not None and site.cell is None:
-            problems.append(Problem(base + ('site',), 'site %r is not a cell:'
+            problems.append(Problem(base + ('site',), 'site %s is not a cell:'
                                     ' the segments overlay joins two cells of'
                                     ' one region (give the site a "cell")'
-                                    % site.name))
+                                    % show(site.name)))
         return
     forbid('segment', 'only the segments overlay uses "segment"')
     if kind == 'ipsec':
@@ -319,9 +447,9 @@ def _check_shared_resources(problems, plan):
                 subpath if subpath[0] == 'overlay' else (role,) + subpath)
             if key in owners and owners[key][0] != i:
                 problems.append(Problem(path, (
-                    '%s %r on site %r is already managed by interconnects[%d]'
+                    '%s %s on site %s is already managed by interconnects[%d]'
                     '; each interconnect needs its own' % (
-                        kind, name, site.name, owners[key][0]))))
+                        kind, show(name), show(site.name), owners[key][0]))))
             owners.setdefault(key, (i, path))
 
 
@@ -334,8 +462,8 @@ def semantic_problems(plan):
         base = ('interconnects', i)
         if ic.name in first_ic:
             problems.append(Problem(base + ('name',), 'duplicate interconnect'
-                                    ' name %r (also interconnects[%d])'
-                                    % (ic.name, first_ic[ic.name])))
+                                    ' name %s (also interconnects[%d])'
+                                    % (show(ic.name), first_ic[ic.name])))
         else:
             first_ic[ic.name] = i
         if ic.overlay['type'] == 'bgpvpn' and \
@@ -350,10 +478,10 @@ def semantic_problems(plan):
             path = base + (role,)
             site = plan.sites.get(endpoint.site)
             if site is None:
-                problems.append(Problem(path + ('site',), 'unknown site %r '
+                problems.append(Problem(path + ('site',), 'unknown site %s '
                                         '(sites of this plan: %s)' % (
-                                            endpoint.site,
-                                            ', '.join(sorted(plan.sites)))))
+                                            show(endpoint.site),
+                                            _some(sorted(plan.sites)))))
             ends[role] = site
             _check_endpoint_shape(problems, path, ic, endpoint, site)
             _check_duplicates(problems, path + ('networks',),
@@ -365,9 +493,9 @@ def semantic_problems(plan):
         if local is not None and remote is not None:
             if local.name == remote.name:
                 problems.append(Problem(base + ('remote', 'site'), 'both '
-                                        'ends are on site %r: an interconnect'
+                                        'ends are on site %s: an interconnect'
                                         ' joins two different sites'
-                                        % local.name))
+                                        % show(local.name)))
             elif (local.cloud, local.region) == (
                     remote.cloud, remote.region) and \
                     bool(local.cell) != bool(remote.cell) and \
@@ -375,15 +503,16 @@ def semantic_problems(plan):
                 cell, region = ((local, remote) if local.cell
                                 else (remote, local))
                 problems.append(Problem(base + ('remote', 'site'), (
-                    'site %r is a cell of the region of site %r (cloud %r, '
-                    'region %r): they are not separate failure domains'
-                    % (cell.name, region.name, local.cloud, local.region))))
+                    'site %s is a cell of the region of site %s (cloud %s, '
+                    'region %s): they are not separate failure domains'
+                    % (show(cell.name), show(region.name), show(local.cloud),
+                       show(local.region)))))
             elif local.domain == remote.domain:
                 problems.append(Problem(base + ('remote', 'site'), (
-                    'sites %r and %r are the same OpenStack region (cloud '
-                    '%r, region %r): an interconnect joins two failure '
-                    'domains' % (local.name, remote.name, local.cloud,
-                                 local.region))))
+                    'sites %s and %s are the same OpenStack region (cloud '
+                    '%s, region %s): an interconnect joins two failure '
+                    'domains' % (show(local.name), show(remote.name),
+                                 show(local.cloud), show(local.region)))))
             if ic.overlay['type'] == 'segments' and local.cell and \
                     remote.cell:
                 _check_cells(problems, base, ic, local, remote)
@@ -406,15 +535,16 @@ def semantic_problems(plan):
 def _check_cells(problems, base, ic, local, remote):
     if (local.cloud, local.region) != (remote.cloud, remote.region):
         problems.append(Problem(base + ('remote', 'site'), (
-            'the segments overlay joins two cells of one region, but %r is '
-            'cloud %r region %r and %r is cloud %r region %r' % (
-                local.name, local.cloud, local.region, remote.name,
-                remote.cloud, remote.region))))
+            'the segments overlay joins two cells of one region, but %s is '
+            'cloud %s region %s and %s is cloud %s region %s' % (
+                show(local.name), show(local.cloud), show(local.region),
+                show(remote.name), show(remote.cloud), show(remote.region)))))
     if local.cell.physical_network == remote.cell.physical_network:
         seg_local = (ic.local.segment or {}).get('segmentation_id')
         seg_remote = (ic.remote.segment or {}).get('segmentation_id')
         if ic.overlay['network_type'] == 'flat' or seg_local == seg_remote:
             problems.append(Problem(base + ('remote', 'segment'), (
-                'cells %r and %r share physical network %r, so their '
+                'cells %s and %s share physical network %s, so their '
                 'segments need different segmentation ids' % (
-                    local.name, remote.name, local.cell.physical_network))))
+                    show(local.name), show(remote.name),
+                    show(local.cell.physical_network)))))
