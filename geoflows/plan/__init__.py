@@ -84,9 +84,7 @@ def _validate(document, source, limits):
                                             MAX_PROBLEMS)
     if not count:
         plan = model.build(data, source)
-        problems = validate.semantic_problems(plan)
-        count = len(problems)
-        del problems[MAX_PROBLEMS:]
+        problems, count = validate.semantic_check(plan, MAX_PROBLEMS)
     if count:
         for problem in problems:
             problem.position = document.position(problem.path,

@@ -231,23 +231,55 @@ def schema_problems(data):
     return schema_check(data)[0]
 
 
-def _network(text):
-    return ipaddress.ip_network(text, strict=True)
+class _Problems(list):
+    """Problems found: the first ``cap`` kept, all of them counted.
+
+    Checks that may find a problem per pair of values ask :attr:`full`
+    before they format one.
+    """
+
+    def __init__(self, cap=None):
+        super().__init__()
+        self.cap = sys.maxsize if cap is None else cap
+        self.count = 0
+
+    @property
+    def full(self):
+        return len(self) >= self.cap
+
+    def append(self, problem):
+        self.count += 1
+        if len(self) < self.cap:
+            super().append(problem)
+
+    def skip(self):
+        """Count a problem not worth formatting (the list is full)."""
+        self.count += 1
 
 
-def _check_cidr(problems, path, value):
+@functools.lru_cache(maxsize=4096)
+def _parse_cidr(value):
+    """(network, None), or (None, what is wrong).
+
+    Cached: a plan may repeat one range through aliases a hundred thousand
+    times.
+    """
     try:
-        return _network(value)
+        return ipaddress.ip_network(value, strict=True), None
     except ValueError:
         try:
             loose = ipaddress.ip_network(value, strict=False)
         except ValueError:
-            problems.append(Problem(path, '%s is not a CIDR such as '
-                                    '10.10.0.0/24' % show(value)))
-            return None
-        problems.append(Problem(path, '%s has host bits set; did you mean '
-                                '%s?' % (show(value), loose)))
-        return None
+            return None, '%s is not a CIDR such as 10.10.0.0/24' % show(value)
+        return None, '%s has host bits set; did you mean %s?' % (
+            show(value), loose)
+
+
+def _check_cidr(problems, path, value):
+    network, wrong = _parse_cidr(value)
+    if wrong:
+        problems.append(Problem(path, wrong))
+    return network
 
 
 def _check_gateway(problems, path, gateway, cidr):
@@ -296,26 +328,29 @@ def _check_overlaps(problems, ic, local, remote):
     ranges = local + remote  # (path, network), in the plan's order
     if len(ranges) < 2:
         return
+    spans = [(net.version, int(net.network_address),
+              int(net.broadcast_address)) for _path, net in ranges]
+    # By version and first address, the larger first, then plan order.
     order = sorted(range(len(ranges)), key=lambda i: (
-        ranges[i][1].version, int(ranges[i][1].network_address),
-        ranges[i][1].prefixlen, i))
+        spans[i][0], spans[i][1], -spans[i][2], i))
     parent = {}
     stack = []
     for i in order:
-        net = ranges[i][1]
-        while stack and not _contains(ranges[stack[-1]][1], net):
+        version, start, end = spans[i]
+        while stack and not (spans[stack[-1]][0] == version and
+                             end <= spans[stack[-1]][2]):
             stack.pop()
         if stack:
             parent[i] = stack[-1]
         stack.append(i)
-    # earliest[i]: the first range of the plan among i's ancestors, then
-    # among its ancestors and descendants.
+    # earliest[i]: the first range of the plan among i's ancestors; below[i]
+    # among its descendants.
     none = len(ranges)
     earliest = {}
     for i in order:  # parents before their children
         p = parent.get(i)
         earliest[i] = none if p is None else min(p, earliest[p])
-    below = {i: none for i in order}
+    below = dict.fromkeys(order, none)
     for i in reversed(order):  # children before their parents
         p = parent.get(i)
         if p is not None:
@@ -323,6 +358,9 @@ def _check_overlaps(problems, ic, local, remote):
     for i, (path, cidr) in enumerate(ranges):
         first = min(earliest[i], below[i])
         if first >= i:
+            continue
+        if problems.full:
+            problems.skip()
             continue
         other_path, other = ranges[first]
         if other_path[:3] == path[:3]:
@@ -332,12 +370,6 @@ def _check_overlaps(problems, ic, local, remote):
                    'so their ranges must be distinct' % _overlay_name(ic))
         problems.append(Problem(path, '%s overlaps %s (%s): %s' % (
             cidr, format_path(other_path), other, why)))
-
-
-def _contains(outer, inner):
-    return outer.version == inner.version and \
-        int(outer.network_address) <= int(inner.network_address) and \
-        int(inner.broadcast_address) <= int(outer.broadcast_address)
 
 
 def _some(names, limit=10):
@@ -357,7 +389,9 @@ def _overlay_name(ic):
 def _check_duplicates(problems, base, items, what):
     first = {}
     for i, item in enumerate(items):
-        if item in first:
+        if item in first and problems.full:
+            problems.skip()
+        elif item in first:
             problems.append(Problem(base + (i,), 'duplicate %s %s (also at '
                                     'index %d)' % (what, show(item),
                                                    first[item])))
@@ -445,7 +479,9 @@ def _check_shared_resources(problems, plan):
             key = (site.cloud, site.region, kind, name)
             path = ('interconnects', i) + (
                 subpath if subpath[0] == 'overlay' else (role,) + subpath)
-            if key in owners and owners[key][0] != i:
+            if key in owners and owners[key][0] != i and problems.full:
+                problems.skip()
+            elif key in owners and owners[key][0] != i:
                 problems.append(Problem(path, (
                     '%s %s on site %s is already managed by interconnects[%d]'
                     '; each interconnect needs its own' % (
@@ -454,7 +490,13 @@ def _check_shared_resources(problems, plan):
 
 
 def semantic_problems(plan):
-    problems = []
+    """Every problem of ``plan`` (built from schema-valid data)."""
+    return semantic_check(plan)[0]
+
+
+def semantic_check(plan, cap=None):
+    """(problems, how many there are): at most ``cap`` are returned."""
+    problems = _Problems(cap)
     first_ic = {}
     route_targets = {}
     _check_shared_resources(problems, plan)
@@ -523,13 +565,16 @@ def semantic_problems(plan):
             _check_overlaps(problems, ic, local_cidrs, remote_cidrs)
         for j, rt in enumerate(ic.overlay.get('route_targets') or ()):
             path = base + ('overlay', 'route_targets', j)
-            if rt in route_targets and route_targets[rt][0] != i:
+            if rt in route_targets and route_targets[rt][0] != i and \
+                    problems.full:
+                problems.skip()
+            elif rt in route_targets and route_targets[rt][0] != i:
                 problems.append(Problem(path, (
                     'route target %s is also used by interconnects[%d]; two '
                     'interconnects must not share route targets'
                     % (rt, route_targets[rt][0]))))
             route_targets.setdefault(rt, (i, j))
-    return problems
+    return list(problems), problems.count
 
 
 def _check_cells(problems, base, ic, local, remote):
