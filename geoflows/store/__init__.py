@@ -26,6 +26,7 @@ from geoflows import secrets
 from geoflows.store import tables
 from geoflows.store import taskflow_backend
 from geoflows.store import writer
+from geoflows import text
 
 utcnow = taskflow_backend.utcnow
 
@@ -40,11 +41,15 @@ def default_url(state_dir):
 
 
 def safe_url(url):
-    """The URL with its password hidden, for messages."""
+    """The URL with its password hidden, escaped and cut, for messages."""
     try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
+        shown = text.escape(sa.engine.make_url(url).render_as_string(
+            hide_password=True))
     except (sa_exc.ArgumentError, ValueError):
         return '<unparsable URL>'
+    if len(shown) > 200:
+        shown = '%s... (%d characters)' % (shown[:200], len(shown))
+    return shown
 
 
 def _sqlite_engines(url):
@@ -62,9 +67,12 @@ def _sqlite_engines(url):
     try:
         os.makedirs(directory, exist_ok=True)
     except (OSError, ValueError) as e:  # ValueError: a NUL in the path
+        shown = text.escape(directory)
+        if len(shown) > 200:
+            shown = '%s... (%d characters)' % (shown[:200], len(shown))
         raise exceptions.ConfigError(
             'cannot create the directory %s of the state store: %s'
-            % (directory, e.strerror or e))
+            % (shown, e.strerror or e))
 
     def make(immediate):
         engine = sa.create_engine(
