@@ -369,6 +369,15 @@ _SCALARS = {
 }
 
 
+_NO_KEY = object()  # node() of a value that is not in a mapping or list
+_ALIAS_EVENT = events.AliasEvent
+_SCALAR_EVENT = events.ScalarEvent
+
+
+def _path(parent, key):
+    return parent if key is _NO_KEY else parent + (key,)
+
+
 class _Anchor(object):
     __slots__ = ('data', 'info', 'size', 'height', 'done', 'pos')
 
@@ -382,7 +391,8 @@ class _Composer(object):
 
     def __init__(self, parser, limits):
         self.parser = parser
-        self.limits = limits
+        self.max_nodes = limits.max_nodes
+        self.max_depth = limits.max_depth
         self.anchors = {}
         self.nodes = 0
         self.shared = set()
@@ -409,19 +419,35 @@ class _Composer(object):
 
     def _count(self, n, pos, alias=False):
         self.nodes += n
-        if self.nodes > self.limits.max_nodes:
+        if self.nodes > self.max_nodes:
             raise LoadError(
                 'the plan holds more than %d values once its aliases are '
                 'expanded, the limit of [plan] max_nodes; %s' % (
-                    self.limits.max_nodes,
+                    self.max_nodes,
                     'this alias brings it past the limit' if alias else
                     'it passes the limit here'), _unpack(pos))
 
-    def node(self, depth, path):
+    # node() is the hot loop of the loader (once per value of the plan):
+    # the path of a value is only built for a mapping or a list (its items
+    # need it) or for an error, and an alias takes the shortest way.
+
+    def node(self, depth, parent, key=_NO_KEY):
         event = self.parser.get_event()
-        pos = _mark(event.start_mark)
-        if isinstance(event, events.AliasEvent):
-            return self.alias(event, pos, depth, path)
+        mark = event.start_mark
+        pos = ((mark.line + 1) << 32) | (mark.column + 1)
+        if event.__class__ is _ALIAS_EVENT:
+            anchor = self.anchors.get(event.anchor)
+            if anchor is not None and anchor.done and \
+                    depth + anchor.height <= self.max_depth:
+                self.nodes += anchor.size
+                if self.nodes > self.max_nodes:
+                    self._count(0, pos, alias=True)
+                data = anchor.data
+                if data.__class__ in (dict, list):
+                    self.shared.add(id(data))
+                return (data, _AliasPos(pos, anchor.info), anchor.size,
+                        anchor.height)
+            return self.alias(event, pos, depth, _path(parent, key))
         anchor = None
         if event.anchor is not None:
             if event.anchor in self.anchors:
@@ -430,17 +456,20 @@ class _Composer(object):
                     'defined at line %d)' % (
                         event.anchor,
                         _unpack(self.anchors[event.anchor].pos).line),
-                    _unpack(pos), path)
+                    _unpack(pos), _path(parent, key))
             anchor = self.anchors[event.anchor] = _Anchor(pos)
-        if isinstance(event, events.ScalarEvent):
-            self._count(1, pos)
-            result = (self.scalar(event, pos, path), pos, 1, 0)
+        if event.__class__ is _SCALAR_EVENT:
+            self.nodes += 1
+            if self.nodes > self.max_nodes:
+                self._count(0, pos)
+            result = (self.scalar(event, pos, parent, key), pos, 1, 0)
         else:
-            if depth + 1 > self.limits.max_depth:
+            path = _path(parent, key)
+            if depth + 1 > self.max_depth:
                 raise LoadError(
                     'the plan nests mappings and lists deeper than %d '
                     'levels, the limit of [plan] max_depth; it passes the '
-                    'limit here' % self.limits.max_depth, _unpack(pos), path)
+                    'limit here' % self.max_depth, _unpack(pos), path)
             self._count(1, pos)
             tag = event.tag
             if isinstance(event, events.SequenceStartEvent):
@@ -463,6 +492,7 @@ class _Composer(object):
         return result
 
     def alias(self, event, pos, depth, path):
+        """An alias that cannot be taken: say why."""
         anchor = self.anchors.get(event.anchor)
         if anchor is None:
             raise LoadError('not valid YAML: found undefined alias %r'
@@ -474,18 +504,12 @@ class _Composer(object):
                 '(anchored at line %d, column %d)' % (
                     event.anchor, where.line, where.column),
                 _unpack(pos), path)
-        if depth + anchor.height > self.limits.max_depth:
-            raise LoadError(
-                'the plan nests mappings and lists deeper than %d levels '
-                'once this alias is expanded, the limit of [plan] '
-                'max_depth' % self.limits.max_depth, _unpack(pos), path)
-        self._count(anchor.size, pos, alias=True)
-        if isinstance(anchor.data, (dict, list)):
-            self.shared.add(id(anchor.data))
-        return (anchor.data, _AliasPos(pos, anchor.info), anchor.size,
-                anchor.height)
+        raise LoadError(
+            'the plan nests mappings and lists deeper than %d levels '
+            'once this alias is expanded, the limit of [plan] '
+            'max_depth' % self.max_depth, _unpack(pos), path)
 
-    def scalar(self, event, pos, path):
+    def scalar(self, event, pos, parent, key):
         tag = event.tag
         if tag is None or tag == '!':
             tag = _resolve(event.value) if event.implicit[0] else STR_TAG
@@ -496,13 +520,14 @@ class _Composer(object):
             else:
                 why = 'could not determine a constructor for the tag %r' % (
                     short_tag(tag))
-            raise LoadError('not valid YAML: %s' % why, _unpack(pos), path)
+            raise LoadError('not valid YAML: %s' % why, _unpack(pos),
+                            _path(parent, key))
         try:
             return construct(event.value)
         except _Fail as e:
             raise LoadError('cannot read %s as %s: %s' % (
                 _show(event.value), short_tag(tag), e.why),
-                _unpack(pos), path)
+                _unpack(pos), _path(parent, key))
 
     def sequence(self, pos, depth, path, anchor):
         parser = self.parser
@@ -510,7 +535,7 @@ class _Composer(object):
         size, height = 1, 1
         while not parser.check_event(events.SequenceEndEvent):
             item, item_info, item_size, item_height = self.node(
-                depth, path + (len(data),))
+                depth, path, len(data))
             data.append(item)
             info.items.append(item_info)
             size += item_size
@@ -543,7 +568,7 @@ class _Composer(object):
                         key, _unpack(own_info[key][0]).line),
                     _unpack(key_pos), path + (key,))
             value, value_info, value_size, value_height = self.node(
-                depth, path + (key,))
+                depth, path, key)
             own[key] = value
             own_info[key] = (key_pos, value_info)
             size += 1 + value_size

@@ -234,27 +234,21 @@ def schema_problems(data):
 class _Problems(list):
     """Problems found: the first ``cap`` kept, all of them counted.
 
-    Checks that may find a problem per pair of values ask :attr:`full`
-    before they format one.
+    Checks that may find a problem per pair of values look at ``full``
+    before they format one, and only count it (``count += 1``) if so.
     """
 
     def __init__(self, cap=None):
         super().__init__()
         self.cap = sys.maxsize if cap is None else cap
         self.count = 0
-
-    @property
-    def full(self):
-        return len(self) >= self.cap
+        self.full = self.cap <= 0
 
     def append(self, problem):
         self.count += 1
-        if len(self) < self.cap:
+        if not self.full:
             super().append(problem)
-
-    def skip(self):
-        """Count a problem not worth formatting (the list is full)."""
-        self.count += 1
+            self.full = len(self) >= self.cap
 
 
 @functools.lru_cache(maxsize=4096)
@@ -296,15 +290,21 @@ def _check_gateway(problems, path, gateway, cidr):
 
 
 def _endpoint_cidrs(problems, base, endpoint):
-    """(path, network) for every address range the plan gives an endpoint."""
+    """(path, network) for every address range the plan gives an endpoint.
+
+    The path is built lazily (:func:`_range_path`): a plan may give an
+    endpoint 200,000 networks.
+    """
     cidrs = []
+    networks = base + ('networks',)
     for i, net in enumerate(endpoint.networks):
-        path = base + ('networks', i)
-        cidr = _check_cidr(problems, path + ('cidr',), net['cidr'])
-        _check_gateway(problems, path + ('gateway_ip',),
-                       net.get('gateway_ip'), cidr)
+        cidr = _check_cidr(problems, networks + (i, 'cidr'), net['cidr'])
+        gateway = net.get('gateway_ip')
+        if gateway is not None:
+            _check_gateway(problems, networks + (i, 'gateway_ip'), gateway,
+                           cidr)
         if cidr is not None:
-            cidrs.append((path + ('cidr',), cidr))
+            cidrs.append((networks, i, cidr))
     if endpoint.segment:
         path = base + ('segment',)
         cidr = _check_cidr(problems, path + ('cidr',),
@@ -312,57 +312,75 @@ def _endpoint_cidrs(problems, base, endpoint):
         _check_gateway(problems, path + ('gateway_ip',),
                        endpoint.segment.get('gateway_ip'), cidr)
         if cidr is not None:
-            cidrs.append((path + ('cidr',), cidr))
+            cidrs.append((path, None, cidr))
     return cidrs
+
+
+def _range_path(entry):
+    prefix, index, _cidr = entry
+    return prefix + ('cidr',) if index is None else prefix + (index, 'cidr')
 
 
 def _check_overlaps(problems, ic, local, remote):
     """One problem per range that overlaps a range given before it.
 
-    Two CIDRs overlap when one holds the other, so the ranges sorted by
-    first address, larger first, form trees in which a range overlaps
-    exactly its ancestors and its descendants; the earliest of those in
-    the plan is found in two sweeps, whatever the number of ranges (not
-    one problem per pair: 500 ranges of one network would give 124,750).
+    Two CIDRs overlap when one holds the other, so the distinct networks
+    sorted by first address, larger first, form trees in which a network
+    overlaps exactly its ancestors and its descendants (and the ranges
+    that are the same network).  Two sweeps find, for each network, the
+    earliest range of the plan above and below it: the time and memory go
+    with the number of distinct networks, however many ranges repeat them
+    (not one problem per pair: 500 ranges of one network gave 124,750).
     """
-    ranges = local + remote  # (path, network), in the plan's order
+    ranges = local + remote  # (prefix, index, network), in plan order
     if len(ranges) < 2:
         return
-    spans = [(net.version, int(net.network_address),
-              int(net.broadcast_address)) for _path, net in ranges]
-    # By version and first address, the larger first, then plan order.
-    order = sorted(range(len(ranges)), key=lambda i: (
-        spans[i][0], spans[i][1], -spans[i][2], i))
-    parent = {}
+    # Equal texts give the same network object (_parse_cidr is cached), so
+    # ranges are grouped by object; two equal networks that are distinct
+    # objects nest in each other below, which is as right.
+    groups = {}  # id(network) -> the first range that is it
+    distinct = []
+    for i, entry in enumerate(ranges):
+        if groups.setdefault(id(entry[2]), i) == i:
+            distinct.append(entry[2])
+    nets = sorted(distinct, key=lambda net: (
+        net.version, int(net.network_address), -int(net.broadcast_address)))
+    rank = {id(net): k for k, net in enumerate(nets)}
+    ends = [int(net.broadcast_address) for net in nets]
+    first = [groups[id(net)] for net in nets]
+    parent = [-1] * len(nets)
     stack = []
-    for i in order:
-        version, start, end = spans[i]
-        while stack and not (spans[stack[-1]][0] == version and
-                             end <= spans[stack[-1]][2]):
+    for k, net in enumerate(nets):
+        while stack and not (nets[stack[-1]].version == net.version and
+                             ends[k] <= ends[stack[-1]]):
             stack.pop()
         if stack:
-            parent[i] = stack[-1]
-        stack.append(i)
-    # earliest[i]: the first range of the plan among i's ancestors; below[i]
-    # among its descendants.
+            parent[k] = stack[-1]
+        stack.append(k)
     none = len(ranges)
-    earliest = {}
-    for i in order:  # parents before their children
-        p = parent.get(i)
-        earliest[i] = none if p is None else min(p, earliest[p])
-    below = dict.fromkeys(order, none)
-    for i in reversed(order):  # children before their parents
-        p = parent.get(i)
-        if p is not None:
-            below[p] = min(below[p], i, below[i])
-    for i, (path, cidr) in enumerate(ranges):
-        first = min(earliest[i], below[i])
-        if first >= i:
+    above = [none] * len(nets)  # the earliest range among the ancestors
+    for k, p in enumerate(parent):  # parents come before their children
+        if p >= 0:
+            above[k] = min(first[p], above[p])
+    below = [none] * len(nets)  # ... among the descendants
+    for k in range(len(nets) - 1, -1, -1):
+        p = parent[k]
+        if p >= 0:
+            below[p] = min(below[p], first[k], below[k])
+    earliest_of = [min(above[k], below[k]) for k in range(len(nets))]
+    for i, entry in enumerate(ranges):
+        k = rank[id(entry[2])]
+        earliest = earliest_of[k]
+        if first[k] < i and first[k] < earliest:
+            earliest = first[k]
+        if earliest >= i:
             continue
         if problems.full:
-            problems.skip()
+            problems.count += 1
             continue
-        other_path, other = ranges[first]
+        path, cidr = _range_path(entry), entry[2]
+        other_path, other = _range_path(ranges[earliest]), \
+            ranges[earliest][2]
         if other_path[:3] == path[:3]:
             why = 'two ranges of one side must be distinct'
         else:
@@ -390,7 +408,7 @@ def _check_duplicates(problems, base, items, what):
     first = {}
     for i, item in enumerate(items):
         if item in first and problems.full:
-            problems.skip()
+            problems.count += 1
         elif item in first:
             problems.append(Problem(base + (i,), 'duplicate %s %s (also at '
                                     'index %d)' % (what, show(item),
@@ -453,11 +471,15 @@ def _check_endpoint_shape(problems, base, ic, endpoint, site):
 
 
 def _managed_names(ic):
-    """(role, kind, name) of what the interconnect creates on each site."""
+    """(role, subpath, kind, name) of what the interconnect creates.
+
+    ``subpath`` is a tuple, or for networks their index in the endpoint's
+    networks (the path is built only for a problem).
+    """
     for role in ('local', 'remote'):
         endpoint = getattr(ic, role)
         for j, net in enumerate(endpoint.networks):
-            yield role, ('networks', j, 'name'), 'network', net['name']
+            yield role, j, 'network', net['name']
         if endpoint.router:
             yield role, ('router', 'name'), 'router', endpoint.router['name']
     if ic.overlay['type'] == 'segments' and ic.overlay.get('network'):
@@ -471,22 +493,28 @@ def _check_shared_resources(problems, plan):
     # interconnect would break the other.
     owners = {}
     for i, ic in enumerate(plan.interconnects):
+        sites = {role: plan.sites.get(getattr(ic, role).site)
+                 for role in ('local', 'remote')}
         for role, subpath, kind, name in _managed_names(ic):
-            site = plan.sites.get(getattr(ic, role).site)
+            site = sites[role]
             if site is None:
                 continue
             # Names live in a region's Neutron, which its cells share.
             key = (site.cloud, site.region, kind, name)
-            path = ('interconnects', i) + (
-                subpath if subpath[0] == 'overlay' else (role,) + subpath)
-            if key in owners and owners[key][0] != i and problems.full:
-                problems.skip()
-            elif key in owners and owners[key][0] != i:
-                problems.append(Problem(path, (
-                    '%s %s on site %s is already managed by interconnects[%d]'
-                    '; each interconnect needs its own' % (
-                        kind, show(name), show(site.name), owners[key][0]))))
-            owners.setdefault(key, (i, path))
+            owner = owners.setdefault(key, i)
+            if owner == i:
+                continue
+            if problems.full:
+                problems.count += 1
+                continue
+            if isinstance(subpath, int):
+                subpath = (role, 'networks', subpath, 'name')
+            elif subpath[0] != 'overlay':
+                subpath = (role,) + subpath
+            problems.append(Problem(('interconnects', i) + subpath, (
+                '%s %s on site %s is already managed by interconnects[%d]'
+                '; each interconnect needs its own' % (
+                    kind, show(name), show(site.name), owner))))
 
 
 def semantic_problems(plan):
@@ -497,6 +525,7 @@ def semantic_problems(plan):
 def semantic_check(plan, cap=None):
     """(problems, how many there are): at most ``cap`` are returned."""
     problems = _Problems(cap)
+    site_names = _some(sorted(plan.sites))
     first_ic = {}
     route_targets = {}
     _check_shared_resources(problems, plan)
@@ -523,7 +552,7 @@ def semantic_check(plan, cap=None):
                 problems.append(Problem(path + ('site',), 'unknown site %s '
                                         '(sites of this plan: %s)' % (
                                             show(endpoint.site),
-                                            _some(sorted(plan.sites)))))
+                                            site_names)))
             ends[role] = site
             _check_endpoint_shape(problems, path, ic, endpoint, site)
             _check_duplicates(problems, path + ('networks',),
@@ -567,7 +596,7 @@ def semantic_check(plan, cap=None):
             path = base + ('overlay', 'route_targets', j)
             if rt in route_targets and route_targets[rt][0] != i and \
                     problems.full:
-                problems.skip()
+                problems.count += 1
             elif rt in route_targets and route_targets[rt][0] != i:
                 problems.append(Problem(path, (
                     'route target %s is also used by interconnects[%d]; two '
