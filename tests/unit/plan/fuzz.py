@@ -335,6 +335,11 @@ def hostile_bytes(chooser):
 
 def hostile_data(chooser):
     """A hostile plan as plain data (what a Mistral action receives)."""
+    return hostile_data_and_text(chooser)[1]
+
+
+def hostile_data_and_text(chooser):
+    """(the YAML text, the plain data loaded from it, then mutated)."""
     text = hostile_text(chooser)
     try:
         data = yaml.load(text, Loader=_SAFE_LOADER)
@@ -345,7 +350,7 @@ def hostile_data(chooser):
         data = dict(data)
         data[chooser.choice(['description', 'name', 'version', 'sites'])] = \
             _random_data(chooser, 5)
-    return data
+    return text, data
 
 
 # -- checks ------------------------------------------------------------
