@@ -381,13 +381,13 @@ def _check_overlaps(problems, ic, local, remote):
         path, cidr = _range_path(entry), entry[2]
         other_path, other = _range_path(ranges[earliest]), \
             ranges[earliest][2]
-        if other_path[:3] == path[:3]:
+        if ranges[earliest][0][:-1] == entry[0][:-1]:  # the same side
             why = 'two ranges of one side must be distinct'
         else:
             why = ('the %s overlay routes between the two sides at L3, '
                    'so their ranges must be distinct' % _overlay_name(ic))
-        problems.append(Problem(path, '%s overlaps %s (%s): %s' % (
-            cidr, format_path(other_path), other, why)))
+        problems.append(Problem(path, '%s overlaps %s%s (%s): %s' % (
+            cidr, _HERE, format_path(other_path), other, why)))
 
 
 def _some(names, limit=10):
@@ -523,87 +523,125 @@ def semantic_problems(plan):
 
 
 def semantic_check(plan, cap=None):
-    """(problems, how many there are): at most ``cap`` are returned."""
+    """(problems, how many there are): at most ``cap`` are returned.
+
+    What an interconnect holds is checked once per distinct interconnect
+    (the same one repeated through aliases is checked once, its problems
+    repeated at each place); what ties interconnects together (names,
+    route targets, what they manage), once per place.
+    """
     problems = _Problems(cap)
     site_names = _some(sorted(plan.sites))
     first_ic = {}
     route_targets = {}
+    checked = {}  # id of an interconnect -> its own problems, relative
     _check_shared_resources(problems, plan)
     for i, ic in enumerate(plan.interconnects):
         base = ('interconnects', i)
-        if ic.name in first_ic:
+        if ic.name in first_ic and problems.full:
+            problems.count += 1
+        elif ic.name in first_ic:
             problems.append(Problem(base + ('name',), 'duplicate interconnect'
                                     ' name %s (also interconnects[%d])'
                                     % (show(ic.name), first_ic[ic.name])))
         else:
             first_ic[ic.name] = i
-        if ic.overlay['type'] == 'bgpvpn' and \
-                ic.overlay['vpn_type'] == 'l2' and \
-                ic.overlay['associate'] == 'router':
-            problems.append(Problem(base + ('overlay', 'associate'), (
-                'an l2 BGPVPN can only be associated with networks, not a '
-                'router')))
-        ends = {}
-        for role in ('local', 'remote'):
-            endpoint = getattr(ic, role)
-            path = base + (role,)
-            site = plan.sites.get(endpoint.site)
-            if site is None:
-                problems.append(Problem(path + ('site',), 'unknown site %s '
-                                        '(sites of this plan: %s)' % (
-                                            show(endpoint.site),
-                                            site_names)))
-            ends[role] = site
-            _check_endpoint_shape(problems, path, ic, endpoint, site)
-            _check_duplicates(problems, path + ('networks',),
-                              [n['name'] for n in endpoint.networks],
-                              'network')
-            _check_duplicates(problems, path + ('subnets',),
-                              list(endpoint.subnets), 'subnet')
-        local, remote = ends['local'], ends['remote']
-        if local is not None and remote is not None:
-            if local.name == remote.name:
-                problems.append(Problem(base + ('remote', 'site'), 'both '
-                                        'ends are on site %s: an interconnect'
-                                        ' joins two different sites'
-                                        % show(local.name)))
-            elif (local.cloud, local.region) == (
-                    remote.cloud, remote.region) and \
-                    bool(local.cell) != bool(remote.cell) and \
-                    ic.overlay['type'] != 'segments':
-                cell, region = ((local, remote) if local.cell
-                                else (remote, local))
-                problems.append(Problem(base + ('remote', 'site'), (
-                    'site %s is a cell of the region of site %s (cloud %s, '
-                    'region %s): they are not separate failure domains'
-                    % (show(cell.name), show(region.name), show(local.cloud),
-                       show(local.region)))))
-            elif local.domain == remote.domain:
-                problems.append(Problem(base + ('remote', 'site'), (
-                    'sites %s and %s are the same OpenStack region (cloud '
-                    '%s, region %s): an interconnect joins two failure '
-                    'domains' % (show(local.name), show(remote.name),
-                                 show(local.cloud), show(local.region)))))
-            if ic.overlay['type'] == 'segments' and local.cell and \
-                    remote.cell:
-                _check_cells(problems, base, ic, local, remote)
-        local_cidrs = _endpoint_cidrs(problems, base + ('local',), ic.local)
-        remote_cidrs = _endpoint_cidrs(problems, base + ('remote',),
-                                       ic.remote)
-        if ic.routes_at_l3:
-            _check_overlaps(problems, ic, local_cidrs, remote_cidrs)
+        own = checked.get(id(ic))
+        if own is None:
+            own = checked[id(ic)] = _Problems(problems.cap)
+            _check_interconnect(own, plan, ic, site_names)
+        _add_rooted(problems, own, base)
         for j, rt in enumerate(ic.overlay.get('route_targets') or ()):
-            path = base + ('overlay', 'route_targets', j)
             if rt in route_targets and route_targets[rt][0] != i and \
                     problems.full:
                 problems.count += 1
             elif rt in route_targets and route_targets[rt][0] != i:
-                problems.append(Problem(path, (
+                problems.append(Problem(base + ('overlay', 'route_targets',
+                                                j), (
                     'route target %s is also used by interconnects[%d]; two '
                     'interconnects must not share route targets'
                     % (rt, route_targets[rt][0]))))
             route_targets.setdefault(rt, (i, j))
     return list(problems), problems.count
+
+
+# In the messages of an interconnect's own problems, where the path of the
+# interconnect goes (they are checked once, and placed at each use).
+_HERE = '\x00interconnect\x00'
+
+
+def _add_rooted(problems, own, base):
+    """Add the relative problems ``own`` of the interconnect at ``base``."""
+    if not own.count:
+        return
+    added = 0
+    if not problems.full:
+        here = format_path(base) + '.'
+        for problem in own:
+            if problems.full:
+                break
+            problems.append(Problem(base + problem.path,
+                                    problem.message.replace(_HERE, here)))
+            added += 1
+    problems.count += own.count - added
+
+
+def _check_interconnect(problems, plan, ic, site_names):
+    """The problems of ``ic`` alone; paths relative to the interconnect."""
+    base = ()
+    if ic.overlay['type'] == 'bgpvpn' and \
+            ic.overlay['vpn_type'] == 'l2' and \
+            ic.overlay['associate'] == 'router':
+        problems.append(Problem(base + ('overlay', 'associate'), (
+            'an l2 BGPVPN can only be associated with networks, not a '
+            'router')))
+    ends = {}
+    for role in ('local', 'remote'):
+        endpoint = getattr(ic, role)
+        path = base + (role,)
+        site = plan.sites.get(endpoint.site)
+        if site is None:
+            problems.append(Problem(path + ('site',), 'unknown site %s '
+                                    '(sites of this plan: %s)' % (
+                                        show(endpoint.site), site_names)))
+        ends[role] = site
+        _check_endpoint_shape(problems, path, ic, endpoint, site)
+        _check_duplicates(problems, path + ('networks',),
+                          [n['name'] for n in endpoint.networks],
+                          'network')
+        _check_duplicates(problems, path + ('subnets',),
+                          list(endpoint.subnets), 'subnet')
+    local, remote = ends['local'], ends['remote']
+    if local is not None and remote is not None:
+        if local.name == remote.name:
+            problems.append(Problem(base + ('remote', 'site'), 'both '
+                                    'ends are on site %s: an interconnect'
+                                    ' joins two different sites'
+                                    % show(local.name)))
+        elif (local.cloud, local.region) == (
+                remote.cloud, remote.region) and \
+                bool(local.cell) != bool(remote.cell) and \
+                ic.overlay['type'] != 'segments':
+            cell, region = ((local, remote) if local.cell
+                            else (remote, local))
+            problems.append(Problem(base + ('remote', 'site'), (
+                'site %s is a cell of the region of site %s (cloud %s, '
+                'region %s): they are not separate failure domains'
+                % (show(cell.name), show(region.name), show(local.cloud),
+                   show(local.region)))))
+        elif local.domain == remote.domain:
+            problems.append(Problem(base + ('remote', 'site'), (
+                'sites %s and %s are the same OpenStack region (cloud '
+                '%s, region %s): an interconnect joins two failure '
+                'domains' % (show(local.name), show(remote.name),
+                             show(local.cloud), show(local.region)))))
+        if ic.overlay['type'] == 'segments' and local.cell and \
+                remote.cell:
+            _check_cells(problems, base, ic, local, remote)
+    local_cidrs = _endpoint_cidrs(problems, base + ('local',), ic.local)
+    remote_cidrs = _endpoint_cidrs(problems, base + ('remote',), ic.remote)
+    if ic.routes_at_l3:
+        _check_overlaps(problems, ic, local_cidrs, remote_cidrs)
 
 
 def _check_cells(problems, base, ic, local, remote):

@@ -97,6 +97,19 @@ def aliased_route_targets(size):
                  joiner=', ', tail=']\n')
 
 
+def aliased_interconnects(size):
+    """60,000 uses of one interconnect, then comments up to ``size``.
+
+    1.74 million values, just under the budget.
+    """
+    ic = ('&ic {name: ic, local: {site: paris, networks: [{name: a, cidr: '
+          '10.0.0.0/24}]}, remote: {site: lyon, networks: [{name: b, cidr: '
+          '10.0.0.0/25}]}, overlay: {type: ipsec}}')
+    text = HEAD + 'interconnects: [%s, %s]\n' % (ic, ', '.join(
+        ['*ic'] * 60000))
+    return _fill(text, lambda i: '# %s\n' % ('-' * 60), size)
+
+
 def alias_bomb(size):
     """Billion laughs, then comments up to ``size``."""
     bomb = 'a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n' + ''.join(
@@ -170,7 +183,8 @@ def baseline(size):
 
 FAMILIES = collections.OrderedDict((f.__name__.replace('_', '-'), f) for f in (
     baseline, realistic, realistic_invalid, overlapping_networks,
-    aliased_networks, aliased_route_targets, alias_bomb, merge_bomb,
+    aliased_networks, aliased_route_targets, aliased_interconnects,
+    alias_bomb, merge_bomb,
     deep_flow, deep_block, huge_integers, nul_at_the_end,
     not_utf8_at_the_end, newline_keys, unknown_sites, long_value))
 

@@ -395,6 +395,30 @@ class PairwiseReportTest(HostileTestCase):
                       'networks[0].cidr (10.1.0.0/24): two ranges of one '
                       'side must be distinct', problems[0].message)
 
+    def test_one_interconnect_repeated_60000_times_through_aliases(self):
+        # 1.74 million values, within the budget: each distinct
+        # interconnect is checked once, its problems placed at each use.
+        ic = ('&ic {name: ic, local: {site: paris, networks: [{name: a, '
+              'cidr: 10.0.0.0/24}]}, remote: {site: lyon, networks: [{name: '
+              'b, cidr: 10.0.0.0/25}]}, overlay: {type: ipsec}}')
+        head = ic_plan().split('interconnects:')[0]
+        started = time.process_time()
+        problems = self.problems(head + 'interconnects: [%s, %s]\n' % (
+            ic, ', '.join(['*ic'] * 60000)))
+        self.assertLess(time.process_time() - started, 2)
+        self.assertEqual(1001, len(problems))
+        self.assertIn('more problems are not listed', problems[-1].message)
+        # Each use gets the problems of the interconnect, at its place.
+        problems = self.problems(head + 'interconnects: [%s, *ic, *ic]\n'
+                                 % ic)
+        overlaps = [p.format('plan.yaml') for p in problems
+                    if 'overlaps' in p.message]
+        self.assertEqual(3, len(overlaps))
+        for i, line in enumerate(overlaps):
+            self.assertIn('interconnects[%d].remote.networks[0].cidr: '
+                          '10.0.0.0/25 overlaps interconnects[%d].local.'
+                          'networks[0].cidr (10.0.0.0/24)' % (i, i), line)
+
     def test_each_range_names_the_first_range_it_overlaps(self):
         problems = self.problems(ic_plan(
             local_nets='[{name: a, cidr: 10.1.2.0/24}, '
