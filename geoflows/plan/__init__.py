@@ -6,7 +6,13 @@ A plan is YAML, checked against the JSON Schema shipped in
 ``geoflows/schemas/plan-v1.schema.json`` (``geoflows plan schema`` prints
 it), then by semantic checks (unknown sites, overlapping ranges, ...).
 Any problem raises :class:`geoflows.exceptions.PlanError` listing all of
-them with their place in the file.
+them with their place in the file (the first :data:`MAX_PROBLEMS`), and
+nothing else is raised, whatever the text holds.  What is read is bounded
+by :class:`Limits` (the ``[plan]`` options, or their defaults without a
+loaded configuration)::
+
+    plan = geoflows.plan.parse(text, 'inline', geoflows.plan.Limits(
+        max_bytes=1024 * 1024))
 """
 
 import contextlib

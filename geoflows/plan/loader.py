@@ -107,13 +107,18 @@ def _mark(mark):
 
 
 class _MapPos(object):
-    """Where a mapping is, and where each of its keys and values are."""
-    __slots__ = ('pos', 'keys', 'values')
+    """Where a mapping is, and where each of its keys and values are.
+
+    ``pairs``, for a mapping that merges others, is its merged list of
+    (key, value, key position, value info), as a later merge of it needs.
+    """
+    __slots__ = ('pos', 'keys', 'values', 'pairs')
 
     def __init__(self, pos):
         self.pos = pos
         self.keys = {}
         self.values = {}
+        self.pairs = None
 
 
 class _SeqPos(object):
@@ -483,9 +488,9 @@ class _Composer(object):
                     'the tag %r is not allowed: a %s in a plan takes no '
                     'tag' % (short_tag(tag), what), _unpack(pos), path)
             if expected == SEQ_TAG:
-                result = self.sequence(pos, depth + 1, path, anchor)
+                result = self.sequence(pos, depth + 1, path)
             else:
-                result = self.mapping(pos, depth + 1, path, anchor)
+                result = self.mapping(pos, depth + 1, path)
         if anchor is not None:
             anchor.data, anchor.info, anchor.size, anchor.height = result
             anchor.done = True
@@ -529,7 +534,7 @@ class _Composer(object):
                 _show(event.value), short_tag(tag), e.why),
                 _unpack(pos), _path(parent, key))
 
-    def sequence(self, pos, depth, path, anchor):
+    def sequence(self, pos, depth, path):
         parser = self.parser
         data, info = [], _SeqPos(pos)
         size, height = 1, 1
@@ -543,10 +548,10 @@ class _Composer(object):
         parser.get_event()
         return data, info, size, height
 
-    def mapping(self, pos, depth, path, anchor):
+    def mapping(self, pos, depth, path):
         parser = self.parser
         own, own_info = {}, {}
-        merged = []  # (data, info) of the mappings "<<" brings, in order
+        merged = []  # per "<<" key, the (data, info) of what it brings
         size, height = 1, 1
         while not parser.check_event(events.MappingEndEvent):
             key_event = parser.peek_event()
@@ -556,7 +561,7 @@ class _Composer(object):
                 self._count(1, key_pos)
                 value, value_info, value_size, value_height = self.node(
                     depth, path)
-                merged.extend(self._merge_sources(value, value_info,
+                merged.append(self._merge_sources(value, value_info,
                                                   key_pos, path))
                 size += 1 + value_size
                 height = max(height, value_height)
@@ -580,18 +585,29 @@ class _Composer(object):
                 info.keys[key] = key_pos
                 info.values[key] = value_info
             return own, info, size, height
-        # Merged keys come first; keys written here override them, and of
-        # two merged mappings the first listed wins (as PyYAML does).
+        # As PyYAML (6.0), whose results plans must keep: the pairs of the
+        # merged mappings come first, in the order of the "<<" keys and of
+        # the mappings they list, each mapping with the pairs it merged
+        # itself; a pair whose key is the very same object as one taken
+        # before is skipped (so the first wins when one mapping is merged
+        # twice), one whose key is only equal overrides its value; the
+        # keys written here come last, and override them all.
+        pairs = []
+        taken = set()
+        for sources in merged:
+            for source, source_info in sources:
+                for entry in _pairs(source, source_info):
+                    if id(entry[0]) not in taken:
+                        taken.add(id(entry[0]))
+                        pairs.append(entry)
+        pairs.extend((key, value) + own_info[key]
+                     for key, value in own.items())
         data = {}
-        for source, source_info in reversed(merged):
-            for key, value in source.items():
-                data[key] = value
-                info.keys[key] = source_info.keys[key]
-                info.values[key] = source_info.values[key]
-        for key, value in own.items():
-            data.pop(key, None)
+        for key, value, key_pos, value_info in pairs:
             data[key] = value
-            info.keys[key], info.values[key] = own_info[key]
+            info.keys[key] = key_pos
+            info.values[key] = value_info
+        info.pairs = pairs
         return data, info, size, height
 
     def _merge_sources(self, value, value_info, key_pos, path):
@@ -638,6 +654,14 @@ def _is_merge_key(event):
     if event.tag == MERGE_TAG:
         return True
     return event.tag is None and event.implicit[0] and event.value == '<<'
+
+
+def _pairs(data, info):
+    """The (key, value, key position, value info) of a merged mapping."""
+    if info.pairs is not None:
+        return info.pairs
+    return [(key, value, info.keys[key], info.values[key])
+            for key, value in data.items()]
 
 
 def _key_text(value):

@@ -4,6 +4,7 @@ import os
 import textwrap
 
 from testtools import matchers
+import yaml
 
 from geoflows import exceptions
 from geoflows import plan
@@ -272,6 +273,26 @@ class YamlFeaturesTest(base.TestCase):
                          document.data['lyon'])
         self.assertEqual(2, document.position(('lyon', 'region'),
                                               key=True).line)
+
+    def test_merges_of_merged_mappings_give_what_pyyaml_gives(self):
+        # Plans written for geoflows before keep their values and order.
+        for yaml_text in (
+                'a: &a {cloud: 9, zz: 4}\n'
+                'b: &b {<<: [*a, *a], cloud: 5, x: 4}\n'
+                'c: {<<: [*a, *b], y: 1}\n',
+                'a: &a {x: 9, zz: 6}\nb: &b {<<: [*a], zz: 8}\n'
+                'c: {<<: [*a, *b], cloud: 1}\n',
+                'a: &a {zz: 6, y: 9}\nb: &b {<<: [*a, *a], y: 7}\n'
+                'd: &d {<<: *b, <<: *a, name: 7, y: 6}\n'
+                'c: {<<: [*d, *b, *a], zz: 1}\n',
+                'a: &a {x: 1, y: 1}\nb: &b {y: 2, z: 2}\n'
+                'c: {<<: [*a, *b], w: 3}\n'):
+            document = loader.load(yaml_text)
+            expected = yaml.safe_load(yaml_text)
+            self.assertEqual(expected, document.data)
+            self.assertEqual([list(v.items()) for v in expected.values()],
+                             [list(v.items())
+                              for v in document.data.values()])
 
     def test_a_key_written_twice_beside_a_merge_is_a_duplicate(self):
         error = self.assertRaises(loader.LoadError, loader.load, text('''\
