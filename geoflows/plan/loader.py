@@ -227,8 +227,8 @@ def decode(data, limits):
         prefix = bytes(data[:e.start]).decode('utf-8')
         if e.reason == 'invalid start byte':
             why = 'byte 0x%02x cannot start a character' % data[e.start]
-        else:
-            why = 'the character that byte 0x%02x starts is cut short' % (
+        else:  # cut short, overlong, a surrogate, past U+10FFFF
+            why = 'the bytes from 0x%02x on are not a valid character' % (
                 data[e.start])
         raise LoadError('not UTF-8 text: %s; a plan is UTF-8 text' % why,
                         position_at(prefix, len(prefix)))

@@ -356,8 +356,12 @@ def hostile_data_and_text(chooser):
 # -- checks ------------------------------------------------------------
 
 def lines_of(text):
+    """How many lines ``text`` has, as the loader counts them.
+
+    YAML's line breaks: LF, CR, NEL, LS and PS, as libyaml counts them.
+    """
     if isinstance(text, bytes):
-        return text.count(b'\n') + 1
+        text = text.decode('utf-8', 'replace')
     return len(plan_mod.loader._LINE_BREAK.findall(text)) + 1
 
 

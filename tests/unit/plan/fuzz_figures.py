@@ -15,7 +15,8 @@ largest.  Then each of those two, and each family of hostile plans of
 reports its time and its peak RSS (resource.getrusage, which includes the
 interpreter and geoflows' imports: the "baseline" case is a valid plan of a
 few lines).  Exits 1 if any example escaped or broke a promise, or any case
-took 2 s or more, or 200 MiB.
+took 2 s or more of CPU, or 200 MiB (the wall time, printed too, also counts
+what else the machine runs).
 """
 
 import argparse
@@ -354,8 +355,10 @@ def main(argv=None):
                         else value.encode('utf-8', 'surrogatepass'))
             record = in_fresh_process(path)
             print(_row(name, record))
+            # CPU time: the wall time also counts what else the machine
+            # runs (both are printed).
             failed |= 'error' in record or (
-                record['seconds'] >= LIMIT_SECONDS or
+                record['cpu'] >= LIMIT_SECONDS or
                 record['rss_mib'] >= LIMIT_MIB)
     return 1 if failed else 0
 

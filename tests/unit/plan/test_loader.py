@@ -248,8 +248,8 @@ class LoadingProblemTest(base.TestCase):
             f.write('name: caf\xe9\n'.encode('latin-1'))
         problem = self.load_problem(path)
         # Placed at the first byte that is not UTF-8.
-        self.assertProblem(problem, '', 'not UTF-8 text: the character that '
-                           'byte 0xe9 starts is cut short', 1, 10)
+        self.assertProblem(problem, '', 'not UTF-8 text: the bytes from 0xe9 '
+                           'on are not a valid character', 1, 10)
 
     def test_problem_of_a_file_names_the_file(self):
         path = os.path.join(self.tmp, 'plan.yaml')
