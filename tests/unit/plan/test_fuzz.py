@@ -36,13 +36,13 @@ from tests.unit import base
 from tests.unit.plan import fuzz
 
 
-def budget(ci_examples):
+def budget(ci_examples, share=1.0):
     """hypothesis settings: ``ci_examples``, or what the environment asks.
 
     GEOFLOWS_FUZZ_EXAMPLES=N gives each test N examples (at least its CI
-    budget).
+    budget), the tests whose examples cost most ``share`` of them.
     """
-    wanted = int(os.environ.get('GEOFLOWS_FUZZ_EXAMPLES') or 0)
+    wanted = int(int(os.environ.get('GEOFLOWS_FUZZ_EXAMPLES') or 0) * share)
     return hypothesis.settings(
         max_examples=max(wanted, ci_examples), derandomize=True,
         database=None, deadline=None, print_blob=False,
@@ -113,7 +113,7 @@ class TestPythonApi(base.TestCase):
             # Plain data has no lines: its problems are placed by path.
             fuzz.check_error(result, placed=False)
 
-    @budget(100)
+    @budget(100, share=0.25)  # jsonschema takes 0.1 s an example
     @hypothesis.given(mappings())
     def test_the_checker_agrees_with_jsonschema(self, data):
         compiled = checker.compile(validate.schema()).errors(data,
@@ -197,7 +197,7 @@ class TestValidateCommand(CommandTestCase):
 class TestJobCommands(CommandTestCase):
     """The commands that take --plan load it through the same loader."""
 
-    @budget(12)
+    @budget(12, share=0.05)  # two commands and a state store each
     @hypothesis.given(texts())
     def test_interconnect_setup_and_job_submit(self, text):
         self.write(text)
