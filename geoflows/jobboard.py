@@ -21,6 +21,7 @@ from taskflow.jobs import backends
 from taskflow.persistence import models
 
 from geoflows import exceptions
+from geoflows import text
 
 LOG = logging.getLogger(__name__)
 
@@ -30,12 +31,17 @@ DEFAULT_PORTS = {'redis': 6379, 'zookeeper': 2181, 'etcd': 2379}
 EXPIRING_CLAIMS = ('redis', 'etcd')
 
 
-def _host_port(text, backend):
-    host, port = netutils.parse_host_port(text.strip(),
-                                          DEFAULT_PORTS[backend])
-    if not host:
+def _host_port(value, backend):
+    try:
+        host, port = netutils.parse_host_port(value.strip(),
+                                              DEFAULT_PORTS[backend])
+    except ValueError:  # a port that is not a number, "[::1" ...
+        host = port = None
+    if not host or not host.isprintable() or port is None or \
+            not 0 < port < 65536:
         raise exceptions.ConfigError(
-            '[jobboard] hosts: %r is not HOST:PORT' % text)
+            '[jobboard] hosts: %s is not HOST:PORT (a port from 1 to 65535)'
+            % text.escape(repr(value[:100])))
     return host, port
 
 

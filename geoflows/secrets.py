@@ -16,9 +16,11 @@ import logging
 import os
 import re
 import secrets as _random
+import stat
 import threading
 
 from geoflows import exceptions
+from geoflows import text
 
 MASK = '***'
 # Values of these keys are masked even when nobody registered them (a key
@@ -32,6 +34,10 @@ _KEY_PATTERNS = [re.compile(p, re.IGNORECASE) for p in (
     r'(\b%s=)[^\s,)&;]*()' % _SECRET_KEY,
 )]
 _MIN_LENGTH = 8  # shorter values would mask innocent text everywhere
+# A pre-shared key file holds one line, a master key file one key: geoflows
+# reads no more than this of either (a mistaken path to a log file or a
+# device must not fill the memory).
+MAX_SECRET_BYTES = 4096
 
 _lock = threading.Lock()
 _values = frozenset()
@@ -141,10 +147,46 @@ class MaskingFilter(logging.Filter):
 def describe(source):
     """A description of a secret source that is safe to print."""
     if source.get('env'):
-        return 'environment variable %s' % source['env']
+        return 'environment variable %s' % text.escape(source['env'])
     if source.get('file'):
-        return 'file %s' % source['file']
+        return 'file %s' % text.escape(source['file'])
     return 'derived from the master key'
+
+
+class _NotAFile(Exception):
+    pass
+
+
+def _read_head(path, limit):
+    """At most ``limit`` bytes of the regular file at ``path``.
+
+    A FIFO, a device or a directory is refused (_NotAFile) without
+    blocking: opening a FIFO for reading would wait for a writer.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK |
+                 getattr(os, 'O_CLOEXEC', 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise _NotAFile()
+        chunks, size = [], 0
+        while size < limit:
+            chunk = os.read(fd, limit - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b''.join(chunks)
+    finally:
+        os.close(fd)
+
+
+def _unprintable(value):
+    """Whether ``value`` holds a character a pre-shared key cannot hold.
+
+    Control characters (a NUL, a newline inside the value, an escape)
+    would break the VPN's configuration where the key is written.
+    """
+    return not value.isprintable()
 
 
 class SecretResolver(object):
@@ -167,7 +209,13 @@ class SecretResolver(object):
                 raise exceptions.ConfigError(
                     '%s: the pre-shared key comes from environment variable '
                     '%s, which is not set (or empty) for the geoflows '
-                    'process' % (purpose, source['env']))
+                    'process' % (purpose, text.escape(source['env'])))
+            if _unprintable(value):
+                raise exceptions.ConfigError(
+                    '%s: the pre-shared key in environment variable %s holds '
+                    'a control character or a line break; a pre-shared key '
+                    'is printable text' % (purpose,
+                                           text.escape(source['env'])))
         elif source.get('file'):
             value = self._read_file(source['file'], purpose)
         else:
@@ -183,16 +231,41 @@ class SecretResolver(object):
 
     @staticmethod
     def _read_file(path, purpose):
+        """The first line of the pre-shared key file, stripped.
+
+        Whatever is wrong with the file, the message names the file and
+        what is wrong, never what the file holds.
+        """
+        where = text.escape(path)
         try:
-            with open(os.path.expanduser(path)) as f:
-                value = f.readline().strip()
+            data = _read_head(os.path.expanduser(path), MAX_SECRET_BYTES + 1)
+        except _NotAFile:
+            raise exceptions.ConfigError(
+                '%s: the pre-shared key file %s is not a regular file'
+                % (purpose, where))
         except OSError as e:
             raise exceptions.ConfigError(
                 '%s: cannot read the pre-shared key file %s: %s'
-                % (purpose, path, e.strerror or e))
+                % (purpose, where, e.strerror or e))
+        line = data.split(b'\n', 1)[0]
+        if len(line) > MAX_SECRET_BYTES:
+            raise exceptions.ConfigError(
+                '%s: the first line of the pre-shared key file %s is longer '
+                'than %d bytes; the file holds the key on its first line'
+                % (purpose, where, MAX_SECRET_BYTES))
+        try:
+            value = line.decode('utf-8').strip()
+        except UnicodeDecodeError as e:
+            raise exceptions.ConfigError(
+                '%s: the pre-shared key file %s is not UTF-8 text (byte %d '
+                'of its first line)' % (purpose, where, e.start + 1))
         if not value:
             raise exceptions.ConfigError(
-                '%s: the pre-shared key file %s is empty' % (purpose, path))
+                '%s: the pre-shared key file %s is empty' % (purpose, where))
+        if _unprintable(value):
+            raise exceptions.ConfigError(
+                '%s: the pre-shared key in file %s holds a control character;'
+                ' a pre-shared key is printable text' % (purpose, where))
         return value
 
     def master_key(self):
@@ -204,18 +277,27 @@ class SecretResolver(object):
 
     def _load_or_create_master_key(self):
         path = os.path.expanduser(self.master_key_file)
+        where = text.escape(path)
         try:
-            with open(path, 'rb') as f:
-                key = f.read().strip()
+            data = _read_head(path, MAX_SECRET_BYTES + 1)
         except FileNotFoundError:
-            key = self._create_master_key(path)
+            data = self._create_master_key(path)
+        except _NotAFile:
+            raise exceptions.ConfigError('the master key %s is not a regular '
+                                         'file' % where)
         except OSError as e:
             raise exceptions.ConfigError('cannot read the master key %s: %s'
-                                         % (path, e.strerror or e))
+                                         % (where, e.strerror or e))
+        if len(data) > MAX_SECRET_BYTES:
+            raise exceptions.ConfigError(
+                'the master key %s is larger than %d bytes: is it the right '
+                'file? (geoflows writes 64 hexadecimal characters)'
+                % (where, MAX_SECRET_BYTES))
+        key = data.strip()
         if len(key) < 32:
             raise exceptions.ConfigError(
                 'the master key %s is too short (at least 32 characters)'
-                % path)
+                % where)
         return key
 
     @staticmethod
@@ -234,8 +316,7 @@ class SecretResolver(object):
         try:
             os.link(tmp, path)
         except FileExistsError:
-            with open(path, 'rb') as f:
-                key = f.read().strip()
+            key = _read_head(path, MAX_SECRET_BYTES + 1)
         finally:
             os.unlink(tmp)
         return key

@@ -6,6 +6,7 @@ from cliff import command
 
 from geoflows import exceptions
 from geoflows import plan as plan_mod
+from geoflows import text
 
 
 class ValidatePlan(command.Command):
@@ -22,31 +23,36 @@ class ValidatePlan(command.Command):
         return parser
 
     def take_action(self, parsed_args):
+        out = self.app.stdout
+        # The file name, as the problems, is printed escaped: a name from
+        # the command line may hold anything, a newline or bytes that are
+        # not UTF-8 (lone surrogates once decoded).
+        name = text.escape(parsed_args.plan)
         try:
             plan = plan_mod.load(parsed_args.plan)
         except exceptions.PlanError as e:
             if parsed_args.format == 'json':
-                self.app.stdout.write(json.dumps({
-                    'plan': parsed_args.plan, 'valid': False,
+                text.write_line(out, json.dumps({
+                    'plan': name, 'valid': False,
                     'problems': [p.to_dict() for p in e.problems]},
-                    indent=2) + '\n')
+                    indent=2))
             else:
                 for problem in e.problems:
-                    self.app.stdout.write(problem.format(e.source) + '\n')
-                self.app.stdout.write('%s: %d problem%s\n' % (
-                    e.source, len(e.problems),
+                    text.write_line(out, problem.format(e.source))
+                text.write_line(out, '%s: %d problem%s' % (
+                    text.escape(e.source), len(e.problems),
                     '' if len(e.problems) == 1 else 's'))
             return 1
-        summary = {'plan': parsed_args.plan, 'valid': True,
+        summary = {'plan': name, 'valid': True,
                    'name': plan.name, 'digest': plan.digest,
                    'sites': sorted(plan.sites),
                    'interconnects': [ic.name for ic in plan.interconnects]}
         if parsed_args.format == 'json':
-            self.app.stdout.write(json.dumps(summary, indent=2) + '\n')
+            text.write_line(out, json.dumps(summary, indent=2))
         else:
-            self.app.stdout.write(
-                '%s: valid plan %r (%d sites, %d interconnects, %s)\n' % (
-                    parsed_args.plan, plan.name, len(plan.sites),
+            text.write_line(
+                out, '%s: valid plan %r (%d sites, %d interconnects, %s)' % (
+                    name, plan.name, len(plan.sites),
                     len(plan.interconnects), plan.digest))
         return 0
 

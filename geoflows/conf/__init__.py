@@ -35,16 +35,64 @@ def load(config_files=None, args=None):
     if config_files is None:
         config_files = ([DEFAULT_CONFIG_FILE]
                         if os.path.exists(DEFAULT_CONFIG_FILE) else [])
+    from geoflows import exceptions
+    from geoflows import text
     for path in config_files:
         if not os.path.exists(path):
-            from geoflows import exceptions
             raise exceptions.ConfigError(
-                'configuration file %s does not exist' % path)
+                'configuration file %s does not exist' % text.escape(path))
     CONF.reset()
-    CONF(args=list(args or []), project='geoflows',
-         default_config_files=list(config_files),
-         default_config_dirs=[])
+    try:
+        CONF(args=list(args or []), project='geoflows',
+             default_config_files=list(config_files),
+             default_config_dirs=[])
+    except UnicodeDecodeError:
+        raise exceptions.ConfigError(_not_utf8(config_files))
+    except cfg.Error as e:
+        raise exceptions.ConfigError('configuration: %s' % text.escape(
+            str(e))[:500])
+    check(CONF)
     return CONF
+
+
+def _not_utf8(config_files):
+    """Which configuration file is not UTF-8, and where."""
+    from geoflows import text
+    for path in config_files:
+        try:
+            with open(path, 'rb') as f:
+                data = f.read()
+            data.decode('utf-8')
+        except UnicodeDecodeError as e:
+            line = data.count(b'\n', 0, e.start) + 1
+            column = e.start - (data.rfind(b'\n', 0, e.start) + 1) + 1
+            return ('configuration file %s:%d:%d: not UTF-8 text (byte '
+                    '0x%02x)' % (text.escape(path), line, column,
+                                 data[e.start]))
+        except OSError:
+            continue
+    return 'a configuration file is not UTF-8 text'
+
+
+def check(conf):
+    """Read every geoflows option once, so that a bad value is reported now.
+
+    oslo.config converts a value when it is first read: without this, a
+    wrong value would fail later, wherever geoflows reads it first (in a
+    job's step, a Mistral action), and not as a ConfigError.
+    """
+    from geoflows import exceptions
+    from geoflows import text
+    for group, options in opts.GROUPS:
+        section = conf if group is None else getattr(conf, group)
+        for opt in options:
+            try:
+                getattr(section, opt.dest)
+            except (cfg.Error, ValueError) as e:
+                why = ('its value is not valid' if opt.secret else
+                       text.escape(str(e))[:500])
+                raise exceptions.ConfigError('configuration: [%s] %s: %s' % (
+                    group or 'DEFAULT', opt.name, why))
 
 
 def state_dir():

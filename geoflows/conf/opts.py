@@ -21,6 +21,43 @@ state_opts = [
                     'controllers must share a PostgreSQL or MySQL store.'),
 ]
 
+# Limits on what geoflows reads from a plan (a file, the YAML text or the
+# mapping given to a Mistral action, or to the Python API).  The loader
+# reads the defaults from here when no configuration is loaded.
+PLAN_MAX_BYTES = 8 * 1024 * 1024
+PLAN_MAX_NODES = 2000000
+PLAN_MAX_DEPTH = 64
+
+plan_opts = [
+    cfg.IntOpt('max_bytes', default=PLAN_MAX_BYTES, min=1024,
+               help='Largest plan geoflows reads, in bytes of UTF-8 text; a '
+                    'larger one is refused before it is parsed, at the '
+                    'line where it passes the limit.  The default, 8 MiB, '
+                    'holds about 45,000 interconnects written out in full, '
+                    'or a plan of 10,000 VNFs of 800 bytes each.  Checking '
+                    'a plan takes about 1 s per MiB on a 2-core machine.'),
+    cfg.IntOpt('max_nodes', default=PLAN_MAX_NODES, min=1000,
+               help='Largest number of values (mappings, lists, keys and '
+                    'plain values) a plan may hold once its YAML aliases '
+                    'are expanded.  Aliases are counted at each use '
+                    'without being expanded, so that a "billion laughs" '
+                    'document (a few hundred bytes of anchors and aliases '
+                    'that stand for millions of values) is refused at '
+                    'once, at the alias that passes the limit.  The '
+                    'default, 2,000,000, is more than 8 MiB of plan text '
+                    'holds without aliases (about one value per 6.5 '
+                    'bytes), and four times a plan of 10,000 VNFs of 50 '
+                    'values each.'),
+    cfg.IntOpt('max_depth', default=PLAN_MAX_DEPTH, min=8, max=256,
+               help='Deepest nesting of mappings and lists in a plan, '
+                    'aliases expanded; a deeper plan is refused where it '
+                    'passes the limit.  Plans nest 6 levels today (plan, '
+                    'interconnects, interconnect, endpoint, networks, '
+                    'network); 64 leaves room for the sections to come, '
+                    'and keeps the checks far from Python\'s recursion '
+                    'limit.'),
+]
+
 runner_opts = [
     cfg.IntOpt('max_parallel_units', default=16, min=1,
                help='How many units of a job (one interconnect, one VNF) '
@@ -163,6 +200,7 @@ GROUPS = [
     (None, default_opts),
     ('state', state_opts),
     ('runner', runner_opts),
+    ('plan', plan_opts),
     ('jobboard', jobboard_opts),
     ('conductor', conductor_opts),
     ('mistral', mistral_opts),

@@ -142,12 +142,21 @@ def build(data, source):
                         router=ep.get('router'),
                         segment=ep.get('segment'))
 
-    interconnects = tuple(
-        Interconnect(name=ic['name'], local=endpoint(ic['local']),
-                     remote=endpoint(ic['remote']),
-                     overlay=_overlay_with_defaults(ic['overlay']),
-                     description=ic.get('description', ''))
-        for ic in data.get('interconnects', ()))
+    # An interconnect repeated through YAML aliases is one mapping: one
+    # (frozen) Interconnect serves each place.
+    built = {}
+
+    def interconnect(ic):
+        if id(ic) not in built:
+            built[id(ic)] = Interconnect(
+                name=ic['name'], local=endpoint(ic['local']),
+                remote=endpoint(ic['remote']),
+                overlay=_overlay_with_defaults(ic['overlay']),
+                description=ic.get('description', ''))
+        return built[id(ic)]
+
+    interconnects = tuple(interconnect(ic)
+                          for ic in data.get('interconnects', ()))
     return Plan(name=data['name'], version=data['version'], sites=sites,
                 interconnects=interconnects,
                 description=data.get('description', ''),

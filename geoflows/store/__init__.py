@@ -22,9 +22,11 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from geoflows import exceptions
+from geoflows import secrets
 from geoflows.store import tables
 from geoflows.store import taskflow_backend
 from geoflows.store import writer
+from geoflows import text
 
 utcnow = taskflow_backend.utcnow
 
@@ -39,11 +41,15 @@ def default_url(state_dir):
 
 
 def safe_url(url):
-    """The URL with its password hidden, for messages."""
+    """The URL with its password hidden, escaped and cut, for messages."""
     try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except sa_exc.ArgumentError:
+        shown = text.escape(sa.engine.make_url(url).render_as_string(
+            hide_password=True))
+    except (sa_exc.ArgumentError, ValueError):
         return '<unparsable URL>'
+    if len(shown) > 200:
+        shown = '%s... (%d characters)' % (shown[:200], len(shown))
+    return shown
 
 
 def _sqlite_engines(url):
@@ -53,13 +59,20 @@ def _sqlite_engines(url):
         raise exceptions.ConfigError(
             'the state store cannot be an in-memory SQLite database: jobs '
             'must survive the process; use sqlite:///PATH')
+    if '\x00' in path:
+        raise exceptions.ConfigError(
+            'the state store path holds a NUL character ([state] '
+            'connection)')
     directory = os.path.dirname(os.path.abspath(path))
     try:
         os.makedirs(directory, exist_ok=True)
-    except OSError as e:
+    except (OSError, ValueError) as e:  # ValueError: a NUL in the path
+        shown = text.escape(directory)
+        if len(shown) > 200:
+            shown = '%s... (%d characters)' % (shown[:200], len(shown))
         raise exceptions.ConfigError(
             'cannot create the directory %s of the state store: %s'
-            % (directory, e.strerror or e))
+            % (shown, e.strerror or e))
 
     def make(immediate):
         engine = sa.create_engine(
@@ -90,7 +103,7 @@ class StateStore(object):
         self.url = url
         try:
             parsed = sa.engine.make_url(url)
-        except sa_exc.ArgumentError:
+        except (sa_exc.ArgumentError, ValueError):  # ValueError: the port
             raise exceptions.ConfigError(
                 'the state store URL %r is not a SQLAlchemy URL ([state] '
                 'connection)' % safe_url(url))
@@ -122,6 +135,12 @@ class StateStore(object):
                 'the state store %s needs a database driver that is not '
                 'installed (%s); for PostgreSQL install psycopg2-binary, '
                 'for MySQL PyMySQL' % (safe_url(url), e))
+        except (sa_exc.ArgumentError, ValueError, TypeError) as e:
+            # Arguments of the URL the driver refuses.
+            raise exceptions.ConfigError(
+                'the state store URL %s cannot be used ([state] '
+                'connection): %s' % (safe_url(url),
+                                     secrets.mask(str(e))[:300]))
         self._writes = 0
         self._writes_lock = threading.Lock()
         self._upgraded = False

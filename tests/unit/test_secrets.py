@@ -360,8 +360,8 @@ class TestSecretResolver(base.TestCase):
         error = self.assertRaises(exceptions.ConfigError,
                                   self.resolver.master_key)
 
-        self.assertIn('cannot read the master key %s' % self.key_file,
-                      str(error))
+        self.assertIn('the master key %s is not a regular file'
+                      % self.key_file, str(error))
 
     def test_resolved_env_value_is_masked_afterwards(self):
         value = new_secret()
@@ -434,3 +434,87 @@ class TestShortSecrets(base.TestCase):
                                   {'env': 'GF_SHORT_PSK'}, 'psk/p/i')
         self.assertIn('shorter than 8 characters', str(error))
         self.assertNotIn('abc', str(error).replace('characters', ''))
+
+
+class TestHostileSecretFiles(base.TestCase):
+    """Whatever a secret file holds: a ConfigError, never its content.
+
+    The message names the file and what is wrong with it.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.resolver = secrets.SecretResolver(
+            os.path.join(self.tmp, 'master.key'))
+
+    def psk_error(self, content):
+        path = os.path.join(self.tmp, 'psk-%s' % uuid.uuid4().hex)
+        with open(path, 'wb') as f:
+            f.write(content)
+        error = self.assertRaises(exceptions.ConfigError,
+                                  self.resolver.resolve, {'file': path},
+                                  'psk/plan/ic')
+        self.assertIn(path, str(error))
+        return str(error)
+
+    def test_not_utf8(self):
+        message = self.psk_error(b'secret-\xff\xfe-value\n')
+        self.assertIn('is not UTF-8 text (byte 8 of its first line)',
+                      message)
+        self.assertNotIn('secret-', message)
+
+    def test_a_control_character(self):
+        message = self.psk_error(b'secret-\x00-value\n')
+        self.assertIn('holds a control character', message)
+        self.assertNotIn('secret-', message)
+
+    def test_a_first_line_too_long(self):
+        message = self.psk_error(b'k' * 100000)
+        self.assertIn('longer than 4096 bytes', message)
+        self.assertNotIn('kkkk', message)
+
+    def test_a_long_file_with_a_short_first_line_is_fine(self):
+        path = os.path.join(self.tmp, 'psk')
+        with open(path, 'wb') as f:
+            f.write(b'the-pre-shared-key\r\n' + b'x' * 100000)
+        self.assertEqual('the-pre-shared-key', self.resolver.resolve(
+            {'file': path}, 'psk/plan/ic'))
+
+    def test_a_fifo_is_refused_without_blocking(self):
+        path = os.path.join(self.tmp, 'fifo')
+        os.mkfifo(path)
+        error = self.assertRaises(exceptions.ConfigError,
+                                  self.resolver.resolve, {'file': path},
+                                  'psk/plan/ic')
+        self.assertIn('is not a regular file', str(error))
+
+    def test_a_file_name_with_a_newline_is_escaped(self):
+        error = self.assertRaises(exceptions.ConfigError,
+                                  self.resolver.resolve,
+                                  {'file': '/nowhere\n/x'}, 'psk/plan/ic')
+        self.assertIn('/nowhere\\n/x', str(error))
+        self.assertNotIn('\n', str(error))
+
+    def test_an_environment_value_with_a_line_break(self):
+        self.useFixture(fixtures.EnvironmentVariable(
+            'GF_TEST_PSK', 'secret-value\nsecond-line'))
+        error = self.assertRaises(exceptions.ConfigError,
+                                  self.resolver.resolve,
+                                  {'env': 'GF_TEST_PSK'}, 'psk/plan/ic')
+        self.assertIn('holds a control character or a line break',
+                      str(error))
+        self.assertNotIn('secret-value', str(error))
+
+    def test_a_huge_master_key(self):
+        with open(os.path.join(self.tmp, 'master.key'), 'wb') as f:
+            f.write(b'k' * 1000000)
+        error = self.assertRaises(exceptions.ConfigError,
+                                  self.resolver.master_key)
+        self.assertIn('is larger than 4096 bytes', str(error))
+        self.assertNotIn('kkkk', str(error))
+
+    def test_a_master_key_of_any_bytes_derives_keys(self):
+        with open(os.path.join(self.tmp, 'master.key'), 'wb') as f:
+            f.write(bytes(range(256)) + b'\n')
+        value = self.resolver.resolve({'derive': True}, 'psk/plan/ic')
+        self.assertTrue(value.isprintable())

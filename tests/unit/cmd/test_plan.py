@@ -132,8 +132,8 @@ class ValidateInvalidPlanTest(PlanCommandTestCase):
             ''', 'broken.yaml')
         self.assertEqual(1, self.geoflows('plan', 'validate', path))
         self.assertEqual(
-            ["%s:3:1: not valid YAML: while parsing a flow sequence expected "
-             "',' or ']', but got '<stream end>'" % path,
+            ["%s:3:1: not valid YAML: while parsing a flow sequence did not "
+             "find expected ',' or ']'" % path,
              '%s: 1 problem' % path],
             self.output_lines())
         self.assertNoTraceback()
