@@ -155,21 +155,21 @@ class SecretResolver(object):
         self._master_key = None
         self._lock = threading.Lock()
 
-    def resolve(self, source, purpose):
+    def resolve(self, source, purpose, what='pre-shared key'):
         """Return the secret for ``source``.
 
         ``purpose`` names its use, e.g. ``psk/PLAN/INTERCONNECT`` (derived
-        keys depend on it).
+        keys depend on it); ``what`` names the secret in error messages.
         """
         if source.get('env'):
             value = os.environ.get(source['env'])
             if not value:
                 raise exceptions.ConfigError(
-                    '%s: the pre-shared key comes from environment variable '
-                    '%s, which is not set (or empty) for the geoflows '
-                    'process' % (purpose, source['env']))
+                    '%s: the %s comes from environment variable %s, which '
+                    'is not set (or empty) for the geoflows process'
+                    % (purpose, what, source['env']))
         elif source.get('file'):
-            value = self._read_file(source['file'], purpose)
+            value = self._read_file(source['file'], purpose, what)
         else:
             value = self._derive(purpose)
         if len(value) < _MIN_LENGTH:
@@ -182,17 +182,17 @@ class SecretResolver(object):
         return value
 
     @staticmethod
-    def _read_file(path, purpose):
+    def _read_file(path, purpose, what):
         try:
             with open(os.path.expanduser(path)) as f:
                 value = f.readline().strip()
         except OSError as e:
             raise exceptions.ConfigError(
-                '%s: cannot read the pre-shared key file %s: %s'
-                % (purpose, path, e.strerror or e))
+                '%s: cannot read the %s file %s: %s'
+                % (purpose, what, path, e.strerror or e))
         if not value:
             raise exceptions.ConfigError(
-                '%s: the pre-shared key file %s is empty' % (purpose, path))
+                '%s: the %s file %s is empty' % (purpose, what, path))
         return value
 
     def master_key(self):
