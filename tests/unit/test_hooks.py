@@ -39,6 +39,7 @@ from geoflows import hooks
 from geoflows import secrets
 from tests.unit import base
 
+EXAMPLES = os.path.join(base.REPO, 'doc', 'source', 'user', 'hook-examples')
 VNF = {'name': 'db', 'priority': 1, 'standby': 'warm'}
 SERVER = {'name': 'db-0', 'id': 'b7c1a3e0-0000-4000-8000-000000000001',
           'site': 'lyon'}
@@ -1221,3 +1222,86 @@ class TestOptions(base.TestCase):
 
         self.assertEqual({'output_limit': hooks.OUTPUT_LIMIT,
                           'pass_env': list(hooks.PASS_ENV)}, options)
+
+
+class TestExamples(HookTestCase):
+    """The user guide's examples, run as written."""
+
+    def fake_ssh(self, answers):
+        """An ssh stand-in: logs its arguments, answers from ``answers``.
+
+        ``answers`` maps the remote command to (output, status).
+        """
+        log = os.path.join(self.tmp, 'ssh.log')
+        lines = ['echo "$*" >> "%s"' % log, 'shift', 'case "$*" in']
+        for command, (output, status) in answers.items():
+            lines.append("'%s') echo '%s'; exit %d ;;"
+                         % (command, output, status))
+        lines += ['esac', 'echo "unexpected: $*" >&2', 'exit 255']
+        return self.script('\n'.join(lines)), log
+
+    def test_payload_document(self):
+        with open(os.path.join(EXAMPLES, 'payload.json')) as f:
+            documented = json.load(f)
+
+        self.assertEqual(documented, hooks.make_payload(
+            'quiesce', 'telco-east',
+            {'name': 'hss', 'priority': 1, 'standby': 'warm'},
+            '3f6c1d2e-8a4b-4e0f-9c53-0d2a7b1e5f44', group='core',
+            server={'name': 'hss-db-0',
+                    'id': '9b1e0c62-51f0-4a8e-b7d3-2c6f4e8a1d05',
+                    'site': 'paris'}))
+
+    def test_fsfreeze_hook_is_idempotent(self):
+        busy = 'fsfreeze: /data: freeze failed: Device or resource busy'
+        not_frozen = 'fsfreeze: /data: unfreeze failed: Invalid argument'
+        ssh, log = self.fake_ssh({
+            'sudo fsfreeze --freeze /data': ('', 0),
+            'sudo fsfreeze --unfreeze /data': (not_frozen, 1)})
+        spec = {point: [{'command': [os.path.join(EXAMPLES, 'fsfreeze.sh')],
+                         'env': {'FREEZE_SSH': ssh}}]
+                for point in ('quiesce', 'unquiesce')}
+
+        frozen = hooks.run(spec, payload('quiesce'), 'quiesce')
+        thawed = hooks.run(spec, payload('unquiesce'), 'unquiesce')
+
+        self.assertEqual('quiesce db-0:/data: done\n',
+                         frozen.hooks[0]['output'])
+        self.assertEqual('unquiesce db-0:/data: already done\n',
+                         thawed.hooks[0]['output'])
+        self.assertEqual(['db-0 sudo fsfreeze --freeze /data',
+                          'db-0 sudo fsfreeze --unfreeze /data'],
+                         self.read(log).splitlines())
+        ssh, _log = self.fake_ssh({'sudo fsfreeze --freeze /data':
+                                   (busy, 1)})
+        spec['quiesce'][0]['env']['FREEZE_SSH'] = ssh
+        again = hooks.run(spec, payload('quiesce'), 'quiesce')
+        self.assertEqual('quiesce db-0:/data: already done\n',
+                         again.hooks[0]['output'])
+
+    def test_fsfreeze_hook_failure(self):
+        ssh, _log = self.fake_ssh({'sudo fsfreeze --freeze /data':
+                                   ('sudo: a password is required', 1)})
+        spec = {'quiesce': [{'command': [
+            os.path.join(EXAMPLES, 'fsfreeze.sh')],
+            'env': {'FREEZE_SSH': ssh}}]}
+
+        error = self.assertRaises(exceptions.HookError, hooks.run, spec,
+                                  payload('quiesce'), 'quiesce')
+
+        self.assertIn('exit status 1; output: quiesce db-0:/data failed: '
+                      'sudo: a password is required', str(error))
+
+    def test_drain_hook(self):
+        for sessions, drained in (('3', False), ('0', True)):
+            ssh, _log = self.fake_ssh({
+                'cat /run/vnf/active-sessions': (sessions, 0)})
+            spec = {'drain': [{'command': [
+                os.path.join(EXAMPLES, 'drain-sessions.sh')],
+                'env': {'DRAIN_SSH': ssh}}]}
+
+            outcome = hooks.run(spec, payload('drain'), 'drain')
+
+            self.assertEqual(drained, outcome.drained)
+            self.assertIn('db-0: %s active sessions' % sessions,
+                          outcome.hooks[0]['output'])
