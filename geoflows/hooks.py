@@ -155,10 +155,10 @@ class HookResult(object):
 class PointResult(object):
     """What the hooks of one point did (JSON-able with :meth:`to_dict`).
 
-    ``hooks`` holds the :class:`HookResult` of every hook that ran;
-    ``skipped`` counts those that did not (after a failure).  ``drained``
-    is true for a ``drain`` point when every hook said so (or there is
-    none), None for the other points.
+    ``hooks`` holds the :class:`HookResult` of every hook that ran, as
+    dicts; ``skipped`` counts those that did not (after a failure).
+    ``drained`` is true for a ``drain`` point when every hook said so (or
+    there is none), None for the other points.
     """
 
     point: str
@@ -451,7 +451,7 @@ class _Runner(object):
     def run(self, index, hook):
         if 'webhook' in hook:
             result = HookResult(self.point, index, 'webhook',
-                                display_url(hook['webhook']))
+                                secrets.mask(display_url(hook['webhook'])))
             call = self._webhook
         else:
             result = HookResult(self.point, index, 'command',
@@ -594,6 +594,9 @@ class _Runner(object):
                 raise self._exec_error(executable, e)
             try:
                 timed_out = self._collect(process, output, timeout)
+            except BaseException:
+                _kill_group(process)  # never leave a hook running unwatched
+                raise
             finally:
                 process.stdout.close()
         result.output = output.text()
