@@ -63,3 +63,24 @@ class JobBusy(JobError):
 
 class AllocationError(GeoflowsError):
     """A pool (of route targets, ...) has no free value left."""
+
+
+class HookError(GeoflowsError):
+    """A consistency hook failed, timed out or could not be run.
+
+    The message names the hook point, the hook, the VNF and server, what
+    happened and the end of the hook's output (secrets masked).  ``point``
+    is the hook point, ``reason`` a short code (``exit``, ``signal``,
+    ``timeout``, ``not_found``, ``not_executable``, ``exec``, ``secret``,
+    ``http``, ``redirect``, ``tls``, ``connect``, ``request``,
+    ``verdict``), ``result`` the failed hook's result and ``results`` the
+    whole point's, as JSON-able dicts (see :mod:`geoflows.hooks`).
+    """
+
+    def __init__(self, message, point=None, reason=None, result=None,
+                 results=None):
+        super().__init__(message)
+        self.point = point
+        self.reason = reason
+        self.result = result
+        self.results = results

@@ -197,27 +197,26 @@ class SecretResolver(object):
         self._master_key = None
         self._lock = threading.Lock()
 
-    def resolve(self, source, purpose):
+    def resolve(self, source, purpose, what='pre-shared key'):
         """Return the secret for ``source``.
 
         ``purpose`` names its use, e.g. ``psk/PLAN/INTERCONNECT`` (derived
-        keys depend on it).
+        keys depend on it); ``what`` names the secret in error messages.
         """
         if source.get('env'):
             value = os.environ.get(source['env'])
             if not value:
                 raise exceptions.ConfigError(
-                    '%s: the pre-shared key comes from environment variable '
-                    '%s, which is not set (or empty) for the geoflows '
-                    'process' % (purpose, text.escape(source['env'])))
+                    '%s: the %s comes from environment variable %s, which '
+                    'is not set (or empty) for the geoflows process'
+                    % (purpose, what, text.escape(source['env'])))
             if _unprintable(value):
                 raise exceptions.ConfigError(
-                    '%s: the pre-shared key in environment variable %s holds '
-                    'a control character or a line break; a pre-shared key '
-                    'is printable text' % (purpose,
-                                           text.escape(source['env'])))
+                    '%s: the %s in environment variable %s holds a control '
+                    'character or a line break; a %s is printable text'
+                    % (purpose, what, text.escape(source['env']), what))
         elif source.get('file'):
-            value = self._read_file(source['file'], purpose)
+            value = self._read_file(source['file'], purpose, what)
         else:
             value = self._derive(purpose)
         if len(value) < _MIN_LENGTH:
@@ -230,8 +229,8 @@ class SecretResolver(object):
         return value
 
     @staticmethod
-    def _read_file(path, purpose):
-        """The first line of the pre-shared key file, stripped.
+    def _read_file(path, purpose, what='pre-shared key'):
+        """The first line of the secret's file, stripped.
 
         Whatever is wrong with the file, the message names the file and
         what is wrong, never what the file holds.
@@ -241,31 +240,31 @@ class SecretResolver(object):
             data = _read_head(os.path.expanduser(path), MAX_SECRET_BYTES + 1)
         except _NotAFile:
             raise exceptions.ConfigError(
-                '%s: the pre-shared key file %s is not a regular file'
-                % (purpose, where))
+                '%s: the %s file %s is not a regular file'
+                % (purpose, what, where))
         except OSError as e:
             raise exceptions.ConfigError(
-                '%s: cannot read the pre-shared key file %s: %s'
-                % (purpose, where, e.strerror or e))
+                '%s: cannot read the %s file %s: %s'
+                % (purpose, what, where, e.strerror or e))
         line = data.split(b'\n', 1)[0]
         if len(line) > MAX_SECRET_BYTES:
             raise exceptions.ConfigError(
-                '%s: the first line of the pre-shared key file %s is longer '
-                'than %d bytes; the file holds the key on its first line'
-                % (purpose, where, MAX_SECRET_BYTES))
+                '%s: the first line of the %s file %s is longer than %d '
+                'bytes; the file holds the %s on its first line'
+                % (purpose, what, where, MAX_SECRET_BYTES, what))
         try:
             value = line.decode('utf-8').strip()
         except UnicodeDecodeError as e:
             raise exceptions.ConfigError(
-                '%s: the pre-shared key file %s is not UTF-8 text (byte %d '
-                'of its first line)' % (purpose, where, e.start + 1))
+                '%s: the %s file %s is not UTF-8 text (byte %d of its first '
+                'line)' % (purpose, what, where, e.start + 1))
         if not value:
             raise exceptions.ConfigError(
-                '%s: the pre-shared key file %s is empty' % (purpose, where))
+                '%s: the %s file %s is empty' % (purpose, what, where))
         if _unprintable(value):
             raise exceptions.ConfigError(
-                '%s: the pre-shared key in file %s holds a control character;'
-                ' a pre-shared key is printable text' % (purpose, where))
+                '%s: the %s in file %s holds a control character; a %s is '
+                'printable text' % (purpose, what, where, what))
         return value
 
     def master_key(self):

@@ -196,6 +196,23 @@ mistral_opts = [
                     'command that completes the action execution by hand.'),
 ]
 
+hooks_opts = [
+    cfg.IntOpt('output_limit', default=4096, min=256, max=1048576,
+               help='Bytes of a consistency hook\'s output that geoflows '
+                    'keeps in the job\'s results, logs and error messages: '
+                    'the end of a command\'s output, the start of a '
+                    'webhook\'s answer.  The rest is read and discarded.'),
+    cfg.ListOpt('pass_env',
+                default=['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL',
+                         'TZ', 'TMPDIR'],
+                help='Variables of the controller\'s environment that '
+                     'command hooks inherit; no other variable is passed '
+                     '(the hook\'s own "env", and GEOFLOWS_* variables that '
+                     'describe the call, are added).  Without PATH, hooks '
+                     'get /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:'
+                     '/sbin:/bin.'),
+]
+
 GROUPS = [
     (None, default_opts),
     ('state', state_opts),
@@ -204,6 +221,7 @@ GROUPS = [
     ('jobboard', jobboard_opts),
     ('conductor', conductor_opts),
     ('mistral', mistral_opts),
+    ('hooks', hooks_opts),
     ('clouds', clouds_opts),
     ('bgpvpn', bgpvpn_opts),
     ('ipsec', ipsec_opts),

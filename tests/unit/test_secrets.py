@@ -273,6 +273,23 @@ class TestSecretResolver(base.TestCase):
 
         self.assertNotIn(other, str(error))
 
+    def test_errors_name_what_the_secret_is_for(self):
+        self.set_env('GEOFLOWS_TEST_TOKEN', None)
+        missing = os.path.join(self.tmp, 'missing')
+
+        from_env = self.assertRaises(
+            exceptions.ConfigError, self.resolver.resolve,
+            {'env': 'GEOFLOWS_TEST_TOKEN'}, 'hook', what='webhook token')
+        from_file = self.assertRaises(
+            exceptions.ConfigError, self.resolver.resolve,
+            {'file': missing}, 'hook', what='webhook token')
+
+        self.assertIn('the webhook token comes from environment variable',
+                      str(from_env))
+        self.assertIn('cannot read the webhook token file %s' % missing,
+                      str(from_file))
+        self.assertNotIn('pre-shared', str(from_env) + str(from_file))
+
     def test_file_source_gives_the_stripped_first_line(self):
         value = new_secret()
         path = write_file(os.path.join(self.tmp, 'psk'),
