@@ -21,6 +21,9 @@ memory are its own.  Two runners are measured:
 command takes to answer, timed as whole processes (interpreter start,
 imports, configuration, the command's work), against a fresh SQLite state
 store that holds a few jobs (see :func:`run_cli_case`).
+
+SQLAlchemy, Taskflow and the runner are imported by the functions that use
+them: ``geoflows --help`` imports this module (for the command's options).
 """
 
 import contextlib
@@ -36,8 +39,6 @@ import tempfile
 import time
 import timeit
 import uuid
-
-import sqlalchemy as sa
 
 from geoflows import exceptions
 
@@ -147,6 +148,7 @@ def resume_geoflows(job_id, latency, cap, url, workdir):
 def run_baseline(n, k, latency, cap, url, workdir):
     """The whole plan as one Taskflow graph with stock persistence."""
     import futurist
+    import sqlalchemy as sa
     from taskflow import engines
     from taskflow.patterns import linear_flow
     from taskflow.patterns import unordered_flow
@@ -235,6 +237,8 @@ def state_store(kind, workdir, server=POSTGRESQL_SERVER):
     On PostgreSQL, a database of its own is created on ``server`` and
     dropped afterwards.
     """
+    import sqlalchemy as sa
+
     if kind == 'sqlite':
         path = os.path.join(workdir, 'state-%s' % uuid.uuid4().hex[:8],
                             'geoflows.sqlite')

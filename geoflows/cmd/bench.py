@@ -3,9 +3,8 @@
 import os
 import sys
 
-from cliff import lister
-
 from geoflows import bench
+from geoflows.cmd import common
 
 
 def _vnf_counts(text):
@@ -28,7 +27,7 @@ def _stores(text):
     return stores
 
 
-class Bench(lister.Lister):
+class Bench(common.Lister):
     """Measure the runner: N VNFs of k steps on a fake site.
 
     Each step makes one call to a site that answers after LATENCY seconds

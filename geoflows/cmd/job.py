@@ -2,17 +2,13 @@
 
 import time
 
-from cliff import lister
-from cliff import show
-
 from geoflows.cmd import common
 from geoflows import exceptions
 from geoflows import jobs
 from geoflows import operations
-from geoflows import plan as plan_mod
 
 
-class ListJobs(lister.Lister):
+class ListJobs(common.Lister):
     """List jobs, newest first."""
 
     def get_parser(self, prog_name):
@@ -37,7 +33,7 @@ class ListJobs(lister.Lister):
                  'Duration (s)', 'Owner'), rows)
 
 
-class _JobCommand(show.ShowOne):
+class _JobCommand(common.ShowOne):
 
     exit_code = 0
 
@@ -82,7 +78,7 @@ class ShowJob(_JobCommand):
         return self.show_job(self.app.runner.get(parsed_args.job_id))
 
 
-class SubmitJob(show.ShowOne):
+class SubmitJob(common.ShowOne):
     """Record a job and post it to the jobboard for a conductor.
 
     Prints the job (PENDING until a conductor claims it).  With --wait,
@@ -115,6 +111,8 @@ class SubmitJob(show.ShowOne):
         return self.exit_code or rc
 
     def take_action(self, parsed_args):
+        from geoflows import plan as plan_mod
+
         runner = self.app.runner
         plan = plan_mod.load(parsed_args.plan)
         job_id = runner.create(parsed_args.operation, plan,

@@ -2,13 +2,11 @@
 
 import json
 
-from cliff import command
-
+from geoflows.cmd import common
 from geoflows import exceptions
-from geoflows import plan as plan_mod
 
 
-class ValidatePlan(command.Command):
+class ValidatePlan(common.Command):
     """Check a plan file: schema and semantic checks, every problem listed.
 
     Exits 0 if the plan is valid, 1 otherwise.
@@ -22,6 +20,8 @@ class ValidatePlan(command.Command):
         return parser
 
     def take_action(self, parsed_args):
+        from geoflows import plan as plan_mod
+
         try:
             plan = plan_mod.load(parsed_args.plan)
         except exceptions.PlanError as e:
@@ -54,7 +54,7 @@ class ValidatePlan(command.Command):
         return self.take_action(parsed_args)
 
 
-class ShowSchema(command.Command):
+class ShowSchema(common.Command):
     """Print the JSON Schema of plans (for editors and CI checks)."""
 
     def get_parser(self, prog_name):
@@ -64,6 +64,8 @@ class ShowSchema(command.Command):
         return parser
 
     def take_action(self, parsed_args):
+        from geoflows import plan as plan_mod
+
         if parsed_args.path:
             self.app.stdout.write(plan_mod.SCHEMA_FILE + '\n')
         else:
