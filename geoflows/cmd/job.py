@@ -24,8 +24,8 @@ class ListJobs(common.Lister):
         return parser
 
     def take_action(self, parsed_args):
-        found = self.app.runner.list(parsed_args.state,
-                                     parsed_args.limit or None)
+        found = self.app.job_queries.list(parsed_args.state,
+                                          parsed_args.limit or None)
         rows = [(j.id, j.operation, j.plan_name, j.display_state,
                  jobs.isoformat(j.created_at), j.duration, j.owner)
                 for j in found]
@@ -48,7 +48,7 @@ class _JobCommand(common.ShowOne):
         return self.exit_code or rc
 
     def show_job(self, job, with_steps=True):
-        steps = self.app.runner.steps(job.id)[1] if with_steps else None
+        steps = self.app.job_queries.steps(job.id)[1] if with_steps else None
         return common.job_data(job, steps)
 
     def run_job(self, parsed_args, method, wanted):
@@ -75,7 +75,7 @@ class ShowJob(_JobCommand):
     """Show a job and every step with its state and duration."""
 
     def take_action(self, parsed_args):
-        return self.show_job(self.app.runner.get(parsed_args.job_id))
+        return self.show_job(self.app.job_queries.get(parsed_args.job_id))
 
 
 class SubmitJob(common.ShowOne):

@@ -5,8 +5,9 @@ with little: it reads the names of its commands from their entry points
 without importing them, and imports a command's module only to run it or
 to show its description; the command modules import Taskflow,
 openstacksdk, SQLAlchemy and the rest only where they use them (see
-geoflows.cmd.common).  ``tests/unit/cmd/test_main.py`` checks what each
-command imports; ``geoflows bench --cli`` times them.
+geoflows.cmd.common); ``job list`` and ``job show`` read the state store
+without a runner (geoflows.queries).  ``tests/unit/cmd/test_main.py``
+checks what each command imports; ``geoflows bench --cli`` times them.
 """
 
 import importlib.metadata
@@ -90,6 +91,8 @@ class GeoflowsApp(app.App):
             command_manager=CommandManager('geoflows.cli'),
             deferred_help=True)
         self._runner = None
+        self._records = None
+        self._queries = None
 
     def build_option_parser(self, description, version,
                             argparse_kwargs=None):
@@ -204,6 +207,9 @@ class GeoflowsApp(app.App):
         if self._runner is not None:
             self._runner.close()
             self._runner = None
+        if self._records is not None:
+            self._records.close()
+            self._records = self._queries = None
 
     def adopt_runner(self, runner):
         """Use ``runner`` (built by a command) and close it at the end."""
@@ -217,6 +223,21 @@ class GeoflowsApp(app.App):
             from geoflows import runner
             self._runner = runner.Runner.from_config(conf.CONF)
         return self._runner
+
+    @property
+    def job_queries(self):
+        """Job queries (get, list, steps) for commands that only read.
+
+        The runner's if a command built one, else a reader of the state
+        store that needs no runner (see geoflows.queries).
+        """
+        if self._runner is not None:
+            return self._runner
+        if self._queries is None:
+            from geoflows import conf
+            from geoflows import queries
+            self._queries, self._records = queries.from_config(conf.CONF)
+        return self._queries
 
 
 def main(argv=None):

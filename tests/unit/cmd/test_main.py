@@ -147,3 +147,24 @@ class TestStartup(base.CloudTestCase):
 
         self.assertLessEqual({'jsonschema', 'geoflows.plan'}, modules)
         self.assertNotLoaded(HEAVY, modules)
+
+    def test_job_list_and_show_read_the_store_without_a_runner(self):
+        job = self.runner.start('interconnect.setup', base.make_plan())
+
+        for argv in (('job', 'list'), ('job', 'show', job.id[:8]),
+                     ('job', 'show', job.id, '-f', 'json')):
+            self.assertNotLoaded(HEAVY + PLAN_MODULES,
+                                 self.run_geoflows(*argv))
+
+    def test_a_new_store_is_created_through_sqlalchemy(self):
+        # Also shows that the probe sees what a command imports.
+        path = os.path.join(self.tmp, 'new', 'geoflows.sqlite')
+        with open(self.config, 'w') as f:
+            f.write('[state]\nconnection = sqlite:///%s\n' % path)
+
+        modules = self.run_geoflows('job', 'list')
+
+        self.assertIn('sqlalchemy', modules)
+        self.assertNotLoaded(('taskflow', 'openstack', 'futurist',
+                              'networkx', 'geoflows.runner'), modules)
+        self.assertTrue(os.path.exists(path))
