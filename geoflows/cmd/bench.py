@@ -153,12 +153,13 @@ class Bench(common.Lister):
             self.app.stderr.write('geoflows %s failed:\n%s\n' % (
                 ' '.join(words), stderr[-2000:]))
 
+        load = os.getloadavg()[0]
         results = bench.run_cli_case(command, plan, args.runs, on_error)
         self.app.stderr.write(
             'reference: sum(range(10**7)) takes %.0f ms here (best of 5); '
-            '%d CPU cores; Python %s\n' % (
-                bench.reference_ms(), os.cpu_count(),
-                '.'.join(map(str, sys.version_info[:3]))))
+            '%d CPU cores, load average %.2f before the runs; Python %s\n'
+            % (bench.reference_ms(), os.cpu_count(), load,
+               '.'.join(map(str, sys.version_info[:3]))))
         return (('Command', 'Runs', 'Wall median (s)', 'Wall max (s)',
                  'CPU median (s)', 'CPU max (s)', 'Exit'),
                 [(r['command'], r['runs'], round(r['wall_median'], 3),
