@@ -153,12 +153,15 @@ class Bench(common.Lister):
             self.app.stderr.write('geoflows %s failed:\n%s\n' % (
                 ' '.join(words), stderr[-2000:]))
 
-        load = os.getloadavg()[0]
+        # The machine's speed before and after the runs: if they differ,
+        # something else took the machine in between.
+        load, before = os.getloadavg()[0], bench.reference_ms()
         results = bench.run_cli_case(command, plan, args.runs, on_error)
         self.app.stderr.write(
-            'reference: sum(range(10**7)) takes %.0f ms here (best of 5); '
-            '%d CPU cores, load average %.2f before the runs; Python %s\n'
-            % (bench.reference_ms(), os.cpu_count(), load,
+            'reference: sum(range(10**7)) takes %.0f ms here (best of 5; '
+            '%.0f ms before the runs); %d CPU cores, load average %.2f '
+            'before the runs; Python %s\n'
+            % (bench.reference_ms(), before, os.cpu_count(), load,
                '.'.join(map(str, sys.version_info[:3]))))
         return (('Command', 'Runs', 'Wall median (s)', 'Wall max (s)',
                  'CPU median (s)', 'CPU max (s)', 'Exit'),
