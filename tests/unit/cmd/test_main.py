@@ -1,11 +1,13 @@
 """The geoflows command itself: its help, and what it imports to start."""
 
+import gc
 import json
 import os
 import subprocess
 import sys
 
 from cliff import help as cliff_help
+import fixtures
 import yaml
 
 from geoflows.cmd import main
@@ -97,6 +99,28 @@ class TestHelp(test_plan.PlanCommandTestCase):
         self.assertEqual('PyYAML', dists.of(yaml.SafeLoader))
         self.assertEqual('geoflows', dists.of(main.GeoflowsApp))
         self.assertEqual('cliff', dists.of(cliff_help.HelpCommand))
+
+
+class TestExit(test_plan.PlanCommandTestCase):
+
+    def test_the_command_leaves_its_objects_to_the_end_of_the_process(self):
+        registered = self.useFixture(fixtures.MockPatch(
+            'atexit.register')).mock
+        self.useFixture(fixtures.MonkeyPatch(
+            'sys.argv', ['geoflows', 'plan', 'schema', '--path']))
+
+        self.assertEqual(0, main.main())
+
+        registered.assert_called_once_with(gc.freeze)
+        self.assertIn('plan-v1.schema.json', self.stdout.getvalue())
+
+    def test_not_when_called_with_arguments(self):
+        registered = self.useFixture(fixtures.MockPatch(
+            'atexit.register')).mock
+
+        self.assertEqual(0, main.main(['plan', 'schema', '--path']))
+
+        registered.assert_not_called()
 
 
 class TestStartup(base.CloudTestCase):
