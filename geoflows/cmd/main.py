@@ -54,11 +54,12 @@ class CommandManager(commandmanager.CommandManager):
 
 
 class _Distributions(object):
-    """Which installed distribution provides a top-level package.
+    """Which installed distribution provides an object's package.
 
-    What cliff's help asks importlib.metadata.packages_distributions(),
-    which reads the file list of every installed distribution (50 to 90 ms
-    here); looked up by name first, which finds geoflows and cliff at once.
+    cliff's help asks importlib.metadata.packages_distributions(), which
+    reads the file list of every installed distribution (50 to 90 ms
+    here).  This looks for a distribution of the package's name first,
+    which finds geoflows and cliff at once, and scans only for the others.
     """
 
     def __init__(self):
