@@ -16,20 +16,29 @@ memory are its own.  Two runners are measured:
               Taskflow's stock SQLAlchemy persistence.
 
 ``geoflows bench`` drives the cases and prints the table.
+
+``geoflows bench --cli`` measures something else: how long the ``geoflows``
+command takes to answer, timed as whole processes (interpreter start,
+imports, configuration, the command's work), against a fresh SQLite state
+store that holds a few jobs (see :func:`run_cli_case`).
+
+SQLAlchemy, Taskflow and the runner are imported by the functions that use
+them: ``geoflows --help`` imports this module (for the command's options).
 """
 
 import contextlib
 import json
 import os
 import resource
+import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import timeit
 import uuid
-
-import sqlalchemy as sa
 
 from geoflows import exceptions
 
@@ -139,6 +148,7 @@ def resume_geoflows(job_id, latency, cap, url, workdir):
 def run_baseline(n, k, latency, cap, url, workdir):
     """The whole plan as one Taskflow graph with stock persistence."""
     import futurist
+    import sqlalchemy as sa
     from taskflow import engines
     from taskflow.patterns import linear_flow
     from taskflow.patterns import unordered_flow
@@ -227,6 +237,8 @@ def state_store(kind, workdir, server=POSTGRESQL_SERVER):
     On PostgreSQL, a database of its own is created on ``server`` and
     dropped afterwards.
     """
+    import sqlalchemy as sa
+
     if kind == 'sqlite':
         path = os.path.join(workdir, 'state-%s' % uuid.uuid4().hex[:8],
                             'geoflows.sqlite')
@@ -374,6 +386,164 @@ def run_resume_case(n, k, latency, cap, store, server=POSTGRESQL_SERVER,
     result.update(store=store, n=n, k=k, killed_after_units=finished[0],
                   first_call_after_start=result['first_call_at'] - launched)
     return result
+
+
+# -- the command line's start-up ------------------------------------------
+
+#: the commands ``geoflows bench --cli`` times; PLAN and JOB are replaced by
+#: the example plan and a recorded job
+CLI_COMMANDS = (
+    ('--version',),
+    ('--help',),
+    ('plan', 'validate', 'PLAN'),
+    ('job', 'list'),
+    ('job', 'show', 'JOB'),
+)
+
+#: options of the jobs recorded for ``job list`` and ``job show``
+_CLI_JOB_OPTIONS = {
+    'route_target_pool': {'asn': 64512, 'first': 1000, 'last': 1099},
+    'active_attempts': 5,
+    'active_interval': 0.0,
+}
+
+
+def reference_ms(repeat=5):
+    """This machine's speed: ``sum(range(10**7))``, best of ``repeat``, ms.
+
+    Figures measured on two machines compare once divided by it.
+    """
+    return 1000 * min(timeit.repeat('sum(range(10**7))', number=1,
+                                    repeat=repeat))
+
+
+def default_geoflows():
+    """The ``geoflows`` command of this Python environment, else PATH's."""
+    beside = os.path.join(os.path.dirname(sys.executable), 'geoflows')
+    if os.access(beside, os.X_OK):
+        return beside
+    return shutil.which('geoflows')
+
+
+def example_plan():
+    """etc/plans/example.yaml: the source tree's, else the installed one."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    for path in (os.path.join(os.path.dirname(package), 'etc', 'plans',
+                              'example.yaml'),
+                 os.path.join(sys.prefix, 'share', 'geoflows', 'plans',
+                              'example.yaml')):
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def record_jobs(state_dir, plan_path):
+    """Record a few finished jobs of ``plan_path`` in a fresh state store.
+
+    They run on the in-memory fake cloud: the setup of every interconnect,
+    a check, the teardown and setup again of one, and a job created but not
+    run (PENDING).  Returns the id of the first (the largest to show).
+    """
+    from geoflows import jobs as jobs_mod
+    from geoflows import plan as plan_mod
+    from geoflows import runner
+    from geoflows import secrets
+    from geoflows import store as store_mod
+    from geoflows.testing import fakecloud
+
+    plan = plan_mod.load(plan_path)
+    store = store_mod.StateStore(store_mod.default_url(state_dir))
+    jobs = runner.Runner(
+        store, fakecloud.FakeClouds(),
+        secrets.SecretResolver(os.path.join(state_dir, 'master.key')),
+        _CLI_JOB_OPTIONS)
+    try:
+        first = jobs.start('interconnect.setup', plan)
+        last = plan.interconnects[-1].name
+        done = [first,
+                jobs.start('interconnect.check', plan),
+                jobs.start('interconnect.teardown', plan, [last]),
+                jobs.start('interconnect.setup', plan, [last])]
+        jobs.create('interconnect.check', plan)
+    finally:
+        jobs.close()
+        store.close()
+    failed = [job for job in done if job.state != jobs_mod.SUCCESS]
+    if failed:
+        raise BenchError('recording the jobs of --cli failed: job %s ended '
+                         '%s: %s' % (failed[0].id, failed[0].state,
+                                     failed[0].error))
+    return first.id
+
+
+def _cli_env(config_file):
+    """The environment of the timed commands: only ``config_file``.
+
+    OS_<GROUP>__<OPTION> variables would override it; they are left out.
+    """
+    env = {key: value for key, value in os.environ.items()
+           if not (key.startswith('OS_') and '__' in key)}
+    env['GEOFLOWS_CONFIG_FILE'] = config_file
+    env['PYTHONWARNINGS'] = 'ignore'
+    return env
+
+
+def _children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def time_command(argv, env, cwd, timeout=120):
+    """Run ``argv`` to its end; return (wall s, CPU s, exit code, stderr)."""
+    cpu, start = _children_cpu(), time.perf_counter()
+    proc = subprocess.run(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+                          capture_output=True, text=True, timeout=timeout)
+    wall = time.perf_counter() - start
+    return wall, _children_cpu() - cpu, proc.returncode, proc.stderr
+
+
+def run_cli_case(geoflows, plan_path, runs=5, on_error=None):
+    """Time each of CLI_COMMANDS ``runs`` times, as whole processes.
+
+    Each command runs once first, untimed (the operating system's caches
+    and Python's bytecode files are then warm, as for an operator's
+    second command), then the commands take turns ``runs`` times so that
+    a slow moment of the machine spreads over all of them.  CPU is the
+    children's user and system time (getrusage) around each run.
+
+    Returns one dict per command: its words, the medians and maxima of
+    wall and CPU seconds, and the exit codes seen.  ``on_error(words,
+    stderr)`` is called for a run that exited non-zero.
+    """
+    with tempfile.TemporaryDirectory(prefix='geoflows-bench-cli-') as work:
+        state_dir = os.path.join(work, 'state')
+        config_file = os.path.join(work, 'geoflows.conf')
+        with open(config_file, 'w') as f:
+            f.write('[DEFAULT]\nstate_dir = %s\n' % state_dir)
+        job_id = record_jobs(state_dir, plan_path)
+        env = _cli_env(config_file)
+        commands = [tuple({'PLAN': plan_path, 'JOB': job_id}.get(word, word)
+                          for word in words) for words in CLI_COMMANDS]
+        samples = {words: [] for words in commands}
+        for round_ in range(runs + 1):
+            for words in commands:
+                wall, cpu, code, stderr = time_command(
+                    [geoflows] + list(words), env, work)
+                if code and on_error:
+                    on_error(words, stderr)
+                if round_:  # the first round only warms up
+                    samples[words].append((wall, cpu, code))
+    results = []
+    for words, shown in zip(commands, CLI_COMMANDS):
+        walls = [wall for wall, _cpu, _code in samples[words]]
+        cpus = [cpu for _wall, cpu, _code in samples[words]]
+        results.append({
+            'command': ' '.join(('geoflows',) + shown),
+            'runs': runs,
+            'wall_median': statistics.median(walls), 'wall_max': max(walls),
+            'cpu_median': statistics.median(cpus), 'cpu_max': max(cpus),
+            'exit_codes': sorted({code for _w, _c, code in samples[words]})})
+    return results
 
 
 if __name__ == '__main__':

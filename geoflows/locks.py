@@ -15,8 +15,6 @@ import fcntl
 import hashlib
 import os
 
-import sqlalchemy as sa
-
 
 def _key(name):
     """A stable signed 64-bit key for ``name``."""
@@ -75,8 +73,13 @@ class DatabaseLocks(object):
     }
 
     def __init__(self, engine, dialect):
+        # Imported here: commands that only read a SQLite store's file
+        # locks do without SQLAlchemy (see geoflows.queries).
+        import sqlalchemy as sa
+
         self.engine = engine
-        self.acquire_sql, self.release_sql = self._SQL[dialect]
+        self.acquire_sql, self.release_sql = (
+            sa.text(sql) for sql in self._SQL[dialect])
 
     def try_acquire(self, name):
         params = {'key': _key(name),
@@ -84,7 +87,7 @@ class DatabaseLocks(object):
                       name.encode()).hexdigest()[:40]}
         conn = self.engine.connect()
         try:
-            got = conn.execute(sa.text(self.acquire_sql), params).scalar()
+            got = conn.execute(self.acquire_sql, params).scalar()
             conn.commit()
         except Exception:
             conn.close()
@@ -95,16 +98,20 @@ class DatabaseLocks(object):
 
         def release():
             try:
-                conn.execute(sa.text(self.release_sql), params)
+                conn.execute(self.release_sql, params)
                 conn.commit()
             finally:
                 conn.close()
         return Lock(name, release)
 
 
+def sqlite_locks_dir(path):
+    """The directory of the lock files of the SQLite state store ``path``."""
+    return os.path.join(os.path.dirname(os.path.abspath(path)), 'locks')
+
+
 def for_store(store):
     """The lock service that matches ``store``'s database."""
     if store.dialect == 'sqlite':
-        return FileLocks(os.path.join(os.path.dirname(os.path.abspath(
-            store.engine.url.database)), 'locks'))
+        return FileLocks(sqlite_locks_dir(store.engine.url.database))
     return DatabaseLocks(store.engine, store.dialect)

@@ -44,12 +44,13 @@ from geoflows import flows
 from geoflows import jobs
 from geoflows import locks as locks_mod
 from geoflows import operations
+from geoflows import queries
 from geoflows import secrets
 from geoflows import store as store_mod
 
 LOG = logging.getLogger(__name__)
 
-INJECTED = ('job_id',)
+INJECTED = queries.INJECTED
 
 
 def owner_id():
@@ -123,6 +124,8 @@ class Runner(object):
         self.store.upgrade()
         self.backend = store.taskflow_backend()
         self.locks = locks_mod.for_store(store)
+        self.queries = queries.JobQueries(store, self.locks,
+                                          runs_here=self._runs_here)
         self.clouds = clouds
         self.options = dict(options)
         self.max_parallel_units = max_parallel_units
@@ -171,43 +174,20 @@ class Runner(object):
 
     # -- queries ---------------------------------------------------------
 
-    def _is_live(self, job_id):
+    def _runs_here(self, job_id):
         with self._runs_lock:
-            if job_id in self._runs:
-                return True
-        lock = self.locks.try_acquire('job:%s' % job_id)
-        if lock is None:
-            return True
-        lock.release()
-        return False
-
-    def _mark_stale(self, job):
-        if job.state == jobs.RUNNING and not self._is_live(job.id):
-            job.stale = True
-        return job
+            return job_id in self._runs
 
     def get(self, job_id):
         """The job ``job_id`` (or a unique prefix of it)."""
-        return self._mark_stale(self.store.get_job(job_id))
+        return self.queries.get(job_id)
 
     def list(self, states=None, limit=None):
-        return [self._mark_stale(job)
-                for job in self.store.list_jobs(states, limit)]
+        return self.queries.list(states, limit)
 
     def steps(self, job_id):
         """The steps of a job, in the order they ran."""
-        job = self.store.get_job(job_id)
-        steps = []
-        for row in self.store.job_steps(job.id):
-            if row['name'] in INJECTED or row['name'].startswith(
-                    '_TaskFlow'):
-                continue
-            steps.append(row)
-        never = (1, 0)
-        steps.sort(key=lambda s: (
-            (0, s['started_at']) if s['started_at'] else never,
-            s['unit'], s['name']))
-        return job, steps
+        return self.queries.steps(job_id)
 
     # -- starting and finishing jobs --------------------------------------
 

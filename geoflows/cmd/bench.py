@@ -3,9 +3,8 @@
 import os
 import sys
 
-from cliff import lister
-
 from geoflows import bench
+from geoflows.cmd import common
 
 
 def _vnf_counts(text):
@@ -28,7 +27,7 @@ def _stores(text):
     return stores
 
 
-class Bench(lister.Lister):
+class Bench(common.Lister):
     """Measure the runner: N VNFs of k steps on a fake site.
 
     Each step makes one call to a site that answers after LATENCY seconds
@@ -38,6 +37,10 @@ class Bench(lister.Lister):
     (statements) and commits (transactions), and the peak memory, for
     geoflows' runner and for the naive baseline (one Taskflow graph of the
     whole plan, stock persistence).
+
+    With --cli, measure the command line instead: how long geoflows
+    commands take as whole processes, against a fresh state store holding
+    a few jobs.
     """
 
     def get_parser(self, prog_name):
@@ -70,9 +73,27 @@ class Bench(lister.Lister):
                                  'once 10%% of them finished, resume the '
                                  'job in a new process and time its first '
                                  'call')
+        cli = parser.add_argument_group(
+            'command line', 'geoflows --cli: time --version, --help, plan '
+            'validate, job list and job show as whole processes (the '
+            'options above are then not used)')
+        cli.add_argument('--cli', action='store_true',
+                         help='measure the command line, not the runner')
+        cli.add_argument('--runs', type=int, default=5, metavar='N',
+                         help='timed runs of each command (default: '
+                              '%(default)s), after one untimed run')
+        cli.add_argument('--geoflows', metavar='PATH',
+                         help='the geoflows command to time (default: the '
+                              'one of this Python environment)')
+        cli.add_argument('--plan', metavar='PLAN',
+                         help='plan for "plan validate" and the recorded '
+                              'jobs (default: the example plan, '
+                              'etc/plans/example.yaml)')
         return parser
 
     def take_action(self, parsed_args):
+        if parsed_args.cli:
+            return self.measure_cli(parsed_args)
         args = parsed_args
         stores = _stores(args.stores)
         counts = _vnf_counts(args.vnfs)
@@ -111,6 +132,44 @@ class Bench(lister.Lister):
         return (('Runner', 'Store', 'VNFs', 'Steps', 'Makespan (s)',
                  'Lower bound (s)', 'Ratio', 'CPU/VNF (ms)', 'Writes',
                  'Commits', 'Peak (MiB)', 'State'), rows)
+
+    def measure_cli(self, args):
+        if args.runs < 1:
+            raise bench.BenchError('--runs must be at least 1')
+        command = args.geoflows or bench.default_geoflows()
+        if not command:
+            raise bench.BenchError('no geoflows command beside %s nor on '
+                                   'the PATH; give --geoflows PATH'
+                                   % sys.executable)
+        plan = args.plan or bench.example_plan()
+        if not plan:
+            raise bench.BenchError('the example plan is neither in a source '
+                                   'tree nor under %s/share/geoflows; give '
+                                   '--plan PATH' % sys.prefix)
+        self.app.stderr.write('timing %s, %d runs of each command...\n'
+                              % (command, args.runs))
+
+        def on_error(words, stderr):
+            self.app.stderr.write('geoflows %s failed:\n%s\n' % (
+                ' '.join(words), stderr[-2000:]))
+
+        # The machine's speed before and after the runs: if they differ,
+        # something else took the machine in between.
+        load, before = os.getloadavg()[0], bench.reference_ms()
+        results = bench.run_cli_case(command, plan, args.runs, on_error)
+        self.app.stderr.write(
+            'reference: sum(range(10**7)) takes %.0f ms here (best of 5; '
+            '%.0f ms before the runs); %d CPU cores, load average %.2f '
+            'before the runs; Python %s\n'
+            % (bench.reference_ms(), before, os.cpu_count(), load,
+               '.'.join(map(str, sys.version_info[:3]))))
+        return (('Command', 'Runs', 'Wall median (s)', 'Wall max (s)',
+                 'CPU median (s)', 'CPU max (s)', 'Exit'),
+                [(r['command'], r['runs'], round(r['wall_median'], 3),
+                  round(r['wall_max'], 3), round(r['cpu_median'], 3),
+                  round(r['cpu_max'], 3),
+                  ','.join(str(code) for code in r['exit_codes']))
+                 for r in results])
 
 
 def _row(result):

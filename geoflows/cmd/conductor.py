@@ -5,19 +5,12 @@ import os
 import signal
 import sys
 
-from cliff import command
-
-from geoflows import conductor as conductor_mod
-from geoflows import conf
-from geoflows import jobboard
-from geoflows import runner as runner_mod
-from geoflows import runtime
-from geoflows import store as store_mod
+from geoflows.cmd import common
 
 LOG = logging.getLogger(__name__)
 
 
-class RunConductor(command.Command):
+class RunConductor(common.Command):
     """Claim jobs from the jobboard and run them, until stopped.
 
     Run one on each controller, all with the same [jobboard] and [state]
@@ -35,6 +28,13 @@ class RunConductor(command.Command):
         return parser
 
     def take_action(self, parsed_args):
+        from geoflows import conductor as conductor_mod
+        from geoflows import conf
+        from geoflows import jobboard
+        from geoflows import runner as runner_mod
+        from geoflows import runtime
+        from geoflows import store as store_mod
+
         # A service: its log is the record of what it did.
         if self.app.options.verbose_level < 2:
             for handler in logging.getLogger('').handlers:

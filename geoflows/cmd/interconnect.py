@@ -2,14 +2,11 @@
 
 import sys
 
-from cliff import show
-
 from geoflows.cmd import common
 from geoflows import jobs
-from geoflows import plan as plan_mod
 
 
-class _Operation(show.ShowOne):
+class _Operation(common.ShowOne):
 
     operation = None
     exit_code = 0
@@ -29,6 +26,8 @@ class _Operation(show.ShowOne):
         return self.exit_code or rc
 
     def start(self, parsed_args, keep_on_failure=None):
+        from geoflows import plan as plan_mod
+
         plan = plan_mod.load(parsed_args.plan)
         runner = self.app.runner
         job_id = runner.create(self.operation, plan, parsed_args.names,

@@ -2,17 +2,13 @@
 
 import time
 
-from cliff import lister
-from cliff import show
-
 from geoflows.cmd import common
 from geoflows import exceptions
 from geoflows import jobs
 from geoflows import operations
-from geoflows import plan as plan_mod
 
 
-class ListJobs(lister.Lister):
+class ListJobs(common.Lister):
     """List jobs, newest first."""
 
     def get_parser(self, prog_name):
@@ -28,8 +24,8 @@ class ListJobs(lister.Lister):
         return parser
 
     def take_action(self, parsed_args):
-        found = self.app.runner.list(parsed_args.state,
-                                     parsed_args.limit or None)
+        found = self.app.job_queries.list(parsed_args.state,
+                                          parsed_args.limit or None)
         rows = [(j.id, j.operation, j.plan_name, j.display_state,
                  jobs.isoformat(j.created_at), j.duration, j.owner)
                 for j in found]
@@ -37,7 +33,7 @@ class ListJobs(lister.Lister):
                  'Duration (s)', 'Owner'), rows)
 
 
-class _JobCommand(show.ShowOne):
+class _JobCommand(common.ShowOne):
 
     exit_code = 0
 
@@ -52,7 +48,7 @@ class _JobCommand(show.ShowOne):
         return self.exit_code or rc
 
     def show_job(self, job, with_steps=True):
-        steps = self.app.runner.steps(job.id)[1] if with_steps else None
+        steps = self.app.job_queries.steps(job.id)[1] if with_steps else None
         return common.job_data(job, steps)
 
     def run_job(self, parsed_args, method, wanted):
@@ -79,10 +75,10 @@ class ShowJob(_JobCommand):
     """Show a job and every step with its state and duration."""
 
     def take_action(self, parsed_args):
-        return self.show_job(self.app.runner.get(parsed_args.job_id))
+        return self.show_job(self.app.job_queries.get(parsed_args.job_id))
 
 
-class SubmitJob(show.ShowOne):
+class SubmitJob(common.ShowOne):
     """Record a job and post it to the jobboard for a conductor.
 
     Prints the job (PENDING until a conductor claims it).  With --wait,
@@ -115,6 +111,8 @@ class SubmitJob(show.ShowOne):
         return self.exit_code or rc
 
     def take_action(self, parsed_args):
+        from geoflows import plan as plan_mod
+
         runner = self.app.runner
         plan = plan_mod.load(parsed_args.plan)
         job_id = runner.create(parsed_args.operation, plan,

@@ -2,14 +2,12 @@
 
 import json
 
-from cliff import command
-
+from geoflows.cmd import common
 from geoflows import exceptions
-from geoflows import plan as plan_mod
 from geoflows import text
 
 
-class ValidatePlan(command.Command):
+class ValidatePlan(common.Command):
     """Check a plan file: schema and semantic checks, every problem listed.
 
     Exits 0 if the plan is valid, 1 otherwise.
@@ -23,6 +21,8 @@ class ValidatePlan(command.Command):
         return parser
 
     def take_action(self, parsed_args):
+        from geoflows import plan as plan_mod
+
         out = self.app.stdout
         # The file name, as the problems, is printed escaped: a name from
         # the command line may hold anything, a newline or bytes that are
@@ -60,7 +60,7 @@ class ValidatePlan(command.Command):
         return self.take_action(parsed_args)
 
 
-class ShowSchema(command.Command):
+class ShowSchema(common.Command):
     """Print the JSON Schema of plans (for editors and CI checks)."""
 
     def get_parser(self, prog_name):
@@ -70,6 +70,8 @@ class ShowSchema(command.Command):
         return parser
 
     def take_action(self, parsed_args):
+        from geoflows import plan as plan_mod
+
         if parsed_args.path:
             self.app.stdout.write(plan_mod.SCHEMA_FILE + '\n')
         else:

@@ -14,6 +14,7 @@ steps queue (busy timeout) instead of failing with "database is locked".
 """
 
 import contextlib
+import datetime
 import json
 import os
 import threading
@@ -22,22 +23,20 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from geoflows import exceptions
+from geoflows import queries
 from geoflows import secrets
 from geoflows.store import tables
-from geoflows.store import taskflow_backend
 from geoflows.store import writer
 from geoflows import text
 
-utcnow = taskflow_backend.utcnow
 
-JOB_FIELDS = ('operation', 'plan_name', 'plan_digest', 'state', 'mode',
-              'created_at', 'updated_at', 'started_at', 'finished_at',
-              'owner', 'abort_requested', 'attempts', 'error')
+def utcnow():
+    """Now, in UTC without a time zone (as the store's datetimes are)."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
 
 
 def default_url(state_dir):
-    return 'sqlite:///%s' % os.path.join(os.path.abspath(
-        os.path.expanduser(state_dir)), 'geoflows.sqlite')
+    return 'sqlite:///%s' % queries.default_path(state_dir)
 
 
 def safe_url(url):
@@ -176,7 +175,10 @@ class StateStore(object):
             self.read_engine.dispose()
 
     def taskflow_backend(self):
-        return taskflow_backend.Backend(self)
+        # Imported on first use: reading jobs needs no Taskflow.
+        from geoflows.store import taskflow_backend as backend_mod
+
+        return backend_mod.Backend(self)
 
     def count_write(self, count=1):
         with self._writes_lock:
@@ -367,8 +369,4 @@ class StateStore(object):
 
 
 def _job_from_row(row):
-    from geoflows import jobs
-    values = {field: getattr(row, field) for field in JOB_FIELDS}
-    return jobs.Job(id=row.id, spec=json.loads(row.spec),
-                    result=json.loads(row.result) if row.result else None,
-                    **values)
+    return queries.make_job(row._mapping)

@@ -1,5 +1,7 @@
 """The runner's benchmark: its cases, its command, its errors."""
 
+import os
+
 import fixtures
 
 from geoflows import bench
@@ -115,3 +117,57 @@ class TestBenchCommand(test_plan.PlanCommandTestCase):
         self.assertIn('install psycopg2-binary, or leave PostgreSQL out',
                       error)
         self.assertNotIn('hunter22', error)
+
+
+class TestCliBench(test_plan.PlanCommandTestCase):
+
+    def test_times_each_command_as_a_process(self):
+        code = self.geoflows('bench', '--cli', '--runs', '1', '-f', 'csv')
+
+        self.assertEqual(0, code, self.stderr.getvalue())
+        header, *rows = [line.split(',') for line in self.output_lines()]
+        self.assertEqual(['"Command"', '"Runs"', '"Wall median (s)"',
+                          '"Wall max (s)"', '"CPU median (s)"',
+                          '"CPU max (s)"', '"Exit"'], header)
+        self.assertEqual(['"geoflows --version"', '"geoflows --help"',
+                          '"geoflows plan validate PLAN"',
+                          '"geoflows job list"', '"geoflows job show JOB"'],
+                         [row[0] for row in rows])
+        # Every command exited 0, in every run.
+        self.assertEqual({'"0"'}, {row[-1] for row in rows})
+        self.assertEqual({'1'}, {row[1] for row in rows})
+        for row in rows:
+            wall_median, wall_max, cpu_median, cpu_max = map(float,
+                                                             row[2:6])
+            self.assertGreater(wall_median, 0)
+            self.assertLessEqual(wall_median, wall_max)
+            self.assertLessEqual(cpu_median, cpu_max)
+        self.assertIn('reference: sum(range(10**7)) takes',
+                      self.stderr.getvalue())
+
+    def test_a_failing_command_is_shown_with_its_exit_code(self):
+        fake = os.path.join(self.tmp, 'geoflows')
+        with open(fake, 'w') as f:
+            f.write('#!/bin/sh\necho "no luck with $1" >&2\nexit 3\n')
+        os.chmod(fake, 0o755)
+        code = self.geoflows('bench', '--cli', '--runs', '1', '--geoflows',
+                             fake, '-f', 'csv')
+
+        self.assertEqual(0, code)
+        rows = [line.split(',') for line in self.output_lines()[1:]]
+        self.assertEqual({'"3"'}, {row[-1] for row in rows})
+        self.assertIn('geoflows --version failed:\nno luck with --version',
+                      self.stderr.getvalue())
+
+    def test_an_invalid_plan_is_named(self):
+        plan = self.write_plan('version: 1\nname: broken\n')
+        code = self.geoflows('bench', '--cli', '--runs', '1', '--plan', plan)
+
+        # The jobs for "job list" and "job show" come from the plan.
+        self.assertEqual(1, code)
+        self.assertIn('is not a valid plan', self.stderr.getvalue())
+        self.assertNoTraceback()
+
+    def test_at_least_one_run(self):
+        self.assertEqual(1, self.geoflows('bench', '--cli', '--runs', '0'))
+        self.assertIn('--runs must be at least 1', self.stderr.getvalue())
