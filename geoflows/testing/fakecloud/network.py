@@ -1,120 +1,19 @@
-"""An in-memory OpenStack for unit tests and benchmarks.
+"""The network proxy of a fake site: Neutron and its extensions.
 
-:class:`FakeClouds` stands in for :class:`geoflows.clouds.Clouds`: each
-(cloud, region) pair is a :class:`FakeSite` whose ``network`` attribute
-answers the subset of openstacksdk's network proxy that geoflows calls, with
+The subset of openstacksdk's network proxy that geoflows calls, with
 Neutron's rules where they matter (409 when deleting a resource in use, 400
 for a VPN service on a router without gateway, ...).
-
-Faults and timing can be injected per site:
-
-* ``site.fail('create_bgpvpn', times=1)`` makes the next call raise HTTP 500
-  (or the exception given);
-* ``latency`` (seconds per call) and ``max_concurrent_calls`` model a remote
-  API: calls beyond the cap wait for a free worker, as behind a real API's
-  worker pool (see :class:`Workers`).
 """
 
-import collections
-import contextlib
-import copy
-import heapq
 import ipaddress
-import itertools
-import threading
-import time
-import zlib
 
-from openstack import exceptions as os_exc
-
-_ids = itertools.count(1)
+from geoflows.testing.fakecloud import base
 
 
-def new_id(kind):
-    return '%s-%06d' % (kind, next(_ids))
-
-
-class FakeResource(dict):
-    """A resource: a dict whose keys read as attributes."""
-
-    def __getattr__(self, name):
-        try:
-            return self[name]
-        except KeyError:
-            raise AttributeError(name)
-
-    def to_dict(self):
-        return dict(self)
-
-
-def _conflict(message):
-    return os_exc.ConflictException(message=message, http_status=409)
-
-
-def _bad_request(message):
-    return os_exc.BadRequestException(message=message, http_status=400)
-
-
-def _not_found(kind, ident):
-    return os_exc.NotFoundException(
-        message='%s %s could not be found' % (kind, ident), http_status=404)
-
-
-class FakeNetwork(object):
+class FakeNetwork(base.FakeProxy):
     """The network proxy of one fake site."""
 
-    def __init__(self, site):
-        self._site = site
-        self._tables = collections.defaultdict(collections.OrderedDict)
-
-    # -- generic helpers -------------------------------------------------
-
-    def _add(self, kind, **attrs):
-        resource = FakeResource(id=new_id(kind), **attrs)
-        self._tables[kind][resource['id']] = resource
-        return FakeResource(resource)
-
-    def _get(self, kind, ident):
-        ident = getattr(ident, 'id', ident)
-        try:
-            return self._tables[kind][ident]
-        except KeyError:
-            raise _not_found(kind, ident)
-
-    def _list(self, kind, **query):
-        return [FakeResource(r) for r in self._tables[kind].values()
-                if all(r.get(k) == v for k, v in query.items()
-                       if v is not None)]
-
-    def _delete(self, kind, ident, ignore_missing):
-        ident = getattr(ident, 'id', ident)
-        if ident not in self._tables[kind]:
-            if ignore_missing:
-                return
-            raise _not_found(kind, ident)
-        del self._tables[kind][ident]
-
-    def _find(self, kind, name_or_id, ignore_missing):
-        if name_or_id in self._tables[kind]:
-            return FakeResource(self._tables[kind][name_or_id])
-        found = self._list(kind, name=name_or_id)
-        if len(found) > 1:
-            raise os_exc.DuplicateResource('more than one %s named %s'
-                                           % (kind, name_or_id))
-        if found:
-            return found[0]
-        if ignore_missing:
-            return None
-        raise _not_found(kind, name_or_id)
-
-    def _update(self, kind, ident, **attrs):
-        resource = self._get(kind, ident)
-        resource.update(attrs)
-        return FakeResource(resource)
-
-    def resources(self, kind):
-        """Everything of ``kind`` (for tests)."""
-        return self._list(kind)
+    service = 'network'
 
     # -- networks, subnets, segments -----------------------------------------
 
@@ -125,7 +24,7 @@ class FakeNetwork(object):
         return self._find('network', name_or_id, ignore_missing)
 
     def get_network(self, ident):
-        return FakeResource(self._get('network', ident))
+        return self._out('network', self._get('network', ident))
 
     def create_network(self, name=None, description='',
                        provider_network_type=None,
@@ -135,7 +34,7 @@ class FakeNetwork(object):
                        **other):
         for zone in availability_zone_hints or ():
             if zone not in self._site.availability_zones:
-                raise _not_found('AvailabilityZone', zone)
+                raise self._not_found('AvailabilityZone', zone)
         network = self._add(
             'network', name=name, description=description or '',
             availability_zone_hints=list(availability_zone_hints or []),
@@ -152,9 +51,9 @@ class FakeNetwork(object):
     def delete_network(self, ident, ignore_missing=True):
         ident = getattr(ident, 'id', ident)
         if any(p.network_id == ident for p in self._list('port')):
-            raise _conflict('Unable to complete operation on network %s. '
-                            'There are one or more ports still in use on '
-                            'the network.' % ident)
+            raise self._conflict(
+                'Unable to complete operation on network %s. There are one '
+                'or more ports still in use on the network.' % ident)
         if ident in self._tables['network']:
             for subnet in self._list('subnet', network_id=ident):
                 self._delete('subnet', subnet.id, True)
@@ -188,9 +87,9 @@ class FakeNetwork(object):
         ident = getattr(ident, 'id', ident)
         if any(any(ip['subnet_id'] == ident for ip in p.fixed_ips)
                for p in self._list('port')):
-            raise _conflict('Unable to complete operation on subnet %s: One '
-                            'or more ports have an IP allocation from this '
-                            'subnet.' % ident)
+            raise self._conflict(
+                'Unable to complete operation on subnet %s: One or more '
+                'ports have an IP allocation from this subnet.' % ident)
         self._delete('subnet', ident, ignore_missing)
 
     def segments(self, **query):
@@ -202,7 +101,7 @@ class FakeNetwork(object):
         for other in self._list('segment', physical_network=physical_network,
                                 segmentation_id=segmentation_id):
             if segmentation_id is not None:
-                raise _conflict('segment %s:%s is in use' % (
+                raise self._conflict('segment %s:%s is in use' % (
                     physical_network, segmentation_id))
         return self._add('segment', network_id=network_id, name=name,
                          description=description or '',
@@ -216,7 +115,7 @@ class FakeNetwork(object):
     def delete_segment(self, ident, ignore_missing=True):
         ident = getattr(ident, 'id', ident)
         if self._list('subnet', segment_id=ident):
-            raise _conflict('Segment %s has subnets' % ident)
+            raise self._conflict('Segment %s has subnets' % ident)
         self._delete('segment', ident, ignore_missing)
 
     # -- routers and ports ---------------------------------------------------
@@ -239,8 +138,8 @@ class FakeNetwork(object):
         if external_gateway_info:
             ext = self._get('network', external_gateway_info['network_id'])
             if not ext.is_router_external:
-                raise _bad_request('Network %s is not an external network'
-                                   % ext.id)
+                raise self._bad_request(
+                    'Network %s is not an external network' % ext.id)
             address = '172.24.%d.%d' % (self._site.index,
                                         len(self._tables['router']) + 10)
             attrs['external_gateway_info'] = {
@@ -253,16 +152,16 @@ class FakeNetwork(object):
     def delete_router(self, ident, ignore_missing=True):
         ident = getattr(ident, 'id', ident)
         if self._list('port', device_id=ident):
-            raise _conflict('Router %s still has ports' % ident)
+            raise self._conflict('Router %s still has ports' % ident)
         if self._list('vpnservice', router_id=ident):
-            raise _conflict('Router %s is used by a VPN service' % ident)
+            raise self._conflict('Router %s is used by a VPN service' % ident)
         self._delete('router', ident, ignore_missing)
 
     def ports(self, **query):
         return self._list('port', **query)
 
     def get_port(self, ident):
-        return FakeResource(self._get('port', ident))
+        return self._out('port', self._get('port', ident))
 
     def update_port(self, ident, **attrs):
         return self._update('port', ident, **attrs)
@@ -273,8 +172,8 @@ class FakeNetwork(object):
         subnet = self._get('subnet', subnet_id)
         for port in self._list('port', device_id=router_id):
             if any(ip['subnet_id'] == subnet_id for ip in port.fixed_ips):
-                raise _bad_request('Router already has a port on subnet %s'
-                                   % subnet_id)
+                raise self._bad_request(
+                    'Router already has a port on subnet %s' % subnet_id)
         port = self._add('port', device_id=router_id, description='',
                          device_owner='network:router_interface',
                          network_id=subnet.network_id,
@@ -290,7 +189,7 @@ class FakeNetwork(object):
                                          for ip in port.fixed_ips):
                 self._delete('port', port.id, False)
                 return {'id': router_id, 'port_id': port.id}
-        raise _not_found('router interface', port_id or subnet_id)
+        raise self._not_found('router interface', port_id or subnet_id)
 
     # -- BGPVPN --------------------------------------------------------------
 
@@ -325,7 +224,8 @@ class FakeNetwork(object):
         self._get('network', network_id)
         if self._list('bgpvpn_network_association', bgpvpn_id=bgpvpn_id,
                       network_id=network_id):
-            raise _conflict('network %s is already associated' % network_id)
+            raise self._conflict(
+                'network %s is already associated' % network_id)
         return self._add('bgpvpn_network_association', bgpvpn_id=bgpvpn_id,
                          network_id=network_id)
 
@@ -341,8 +241,8 @@ class FakeNetwork(object):
     def create_bgpvpn_router_association(self, bgpvpn, router_id):
         bgpvpn_id = getattr(bgpvpn, 'id', bgpvpn)
         if self._get('bgpvpn', bgpvpn_id).type != 'l3':
-            raise _bad_request('Router associations require the bgpvpn to '
-                               'be of type l3.')
+            raise self._bad_request(
+                'Router associations require the bgpvpn to be of type l3.')
         self._get('router', router_id)
         return self._add('bgpvpn_router_association', bgpvpn_id=bgpvpn_id,
                          router_id=router_id)
@@ -383,7 +283,7 @@ class FakeNetwork(object):
     def delete_vpn_ike_policy(self, ident, ignore_missing=True):
         ident = getattr(ident, 'id', ident)
         if self._list('ipsec_site_connection', ikepolicy_id=ident):
-            raise _conflict('IKE policy %s is in use' % ident)
+            raise self._conflict('IKE policy %s is in use' % ident)
         self._delete('ikepolicy', ident, ignore_missing)
 
     def vpn_ipsec_policies(self, **query):
@@ -395,7 +295,7 @@ class FakeNetwork(object):
     def delete_vpn_ipsec_policy(self, ident, ignore_missing=True):
         ident = getattr(ident, 'id', ident)
         if self._list('ipsec_site_connection', ipsecpolicy_id=ident):
-            raise _conflict('IPsec policy %s is in use' % ident)
+            raise self._conflict('IPsec policy %s is in use' % ident)
         self._delete('ipsecpolicy', ident, ignore_missing)
 
     def vpn_services(self, **query):
@@ -406,8 +306,8 @@ class FakeNetwork(object):
         router = self._get('router', router_id)
         gateway = router.external_gateway_info
         if not gateway:
-            raise _bad_request('Router %s has no external network gateway '
-                               'set' % router_id)
+            raise self._bad_request(
+                'Router %s has no external network gateway set' % router_id)
         return self._add(
             'vpnservice', name=name, description=description or '',
             router_id=router_id, status='PENDING_CREATE',
@@ -417,7 +317,7 @@ class FakeNetwork(object):
     def delete_vpn_service(self, ident, ignore_missing=True):
         ident = getattr(ident, 'id', ident)
         if self._list('ipsec_site_connection', vpnservice_id=ident):
-            raise _conflict('VPN service %s is in use' % ident)
+            raise self._conflict('VPN service %s is in use' % ident)
         self._delete('vpnservice', ident, ignore_missing)
 
     def vpn_endpoint_groups(self, **query):
@@ -433,7 +333,7 @@ class FakeNetwork(object):
         ident = getattr(ident, 'id', ident)
         for conn in self._list('ipsec_site_connection'):
             if ident in (conn.local_ep_group_id, conn.peer_ep_group_id):
-                raise _conflict('Endpoint group %s is in use' % ident)
+                raise self._conflict('Endpoint group %s is in use' % ident)
         self._delete('endpoint_group', ident, ignore_missing)
 
     def vpn_ipsec_site_connections(self, **query):
@@ -452,187 +352,3 @@ class FakeNetwork(object):
 
     def delete_vpn_ipsec_site_connection(self, ident, ignore_missing=True):
         self._delete('ipsec_site_connection', ident, ignore_missing)
-
-
-class Workers(object):
-    """A site's API workers: ``cap`` of them, first come first served.
-
-    A call that arrives while every worker is busy starts when the first
-    one is done; each call takes the site's latency.  A call's schedule is
-    fixed when it arrives, as a server would run it: a worker is free again
-    as soon as it has answered, however late the client thread then gets
-    to read the answer.
-    """
-
-    def __init__(self, cap):
-        self._free_at = [0.0] * cap  # a heap: when each worker is free
-        self._lock = threading.Lock()
-
-    def reserve(self, now, latency):
-        """Schedule a call arriving at ``now``: (start, end)."""
-        with self._lock:
-            start = max(now, heapq.heappop(self._free_at))
-            heapq.heappush(self._free_at, start + latency)
-        return start, start + latency
-
-    def serve(self, latency):
-        """Wait until a call arriving now is answered."""
-        _, end = self.reserve(time.monotonic(), latency)
-        wait = end - time.monotonic()
-        if wait > 0:
-            time.sleep(wait)
-
-
-class _Instrumented(object):
-    """Wraps a FakeNetwork: latency, a concurrency cap, faults, counts."""
-
-    def __init__(self, site, target):
-        self._site = site
-        self._target = target
-
-    def __getattr__(self, name):
-        attr = getattr(self._target, name)
-        if name.startswith('_') or not callable(attr):
-            return attr
-        site = self._site
-
-        def call(*args, **kwargs):
-            if site.first_call_at is None:
-                site.first_call_at = time.monotonic()
-            site.count(name)
-            if site.latency:
-                site.workers.serve(site.latency)
-            fault = site.take_fault(name)
-            if fault is not None:
-                raise fault
-            with site.lock:
-                return attr(*args, **kwargs)
-        # Made once per method (benchmarks call them a lot).
-        setattr(self, name, call)
-        return call
-
-
-class FakeSite(object):
-
-    def __init__(self, name, index, latency=0.0, max_concurrent_calls=None,
-                 availability_zones=('az1', 'az2')):
-        self.name = name
-        self.index = index
-        self.latency = latency
-        self.workers = Workers(max_concurrent_calls or 1000)
-        self.lock = threading.RLock()
-        self.availability_zones = set(availability_zones)
-        self.calls = collections.Counter()
-        self.first_call_at = None  # time.monotonic() of the first call
-        self.reads_until_active = 0
-        self.vpn_status = 'ACTIVE'
-        self._faults = collections.defaultdict(list)
-        self._raw_network = FakeNetwork(self)
-        self.network = _Instrumented(self, self._raw_network)
-        public = self._raw_network.create_network(
-            name='public', is_router_external=True,
-            provider_network_type='flat',
-            provider_physical_network='public')
-        self._raw_network.create_subnet(public.id, '172.24.%d.0/24' % index)
-
-    def count(self, name):
-        with self.lock:
-            self.calls[name] += 1
-
-    def fail(self, method, times=1, error=None):
-        """Make the next ``times`` calls of ``method`` fail."""
-        error = error or os_exc.HttpException(
-            message='Internal Server Error (injected)', http_status=500)
-        with self.lock:
-            self._faults[method].extend([error] * times)
-
-    def take_fault(self, method):
-        if not self._faults:
-            return None
-        with self.lock:
-            faults = self._faults.get(method)
-            return faults.pop(0) if faults else None
-
-    def inventory(self):
-        """{kind: sorted descriptions}: what exists, free of generated ids.
-
-        Two sites that went through the same operations have equal
-        inventories, even if their resources were created in another
-        order.
-        """
-        tables = self._raw_network._tables
-        names = {}
-        for kind in ('network', 'router', 'bgpvpn', 'vpnservice',
-                     'subnet', 'segment', 'ikepolicy', 'ipsecpolicy',
-                     'endpoint_group'):
-            for resource in tables[kind].values():
-                names[resource['id']] = '%s:%s' % (
-                    kind, resource.get('name') or resource.get('cidr') or
-                    resource.get('physical_network'))
-
-        def name(value):
-            if isinstance(value, list):
-                return tuple(sorted(name(v) for v in value))
-            if isinstance(value, dict):
-                return tuple(sorted((k, name(v)) for k, v in value.items()))
-            return names.get(value, value)
-        result = {}
-        for kind, table in tables.items():
-            if not table:
-                continue
-            result[kind] = sorted(
-                tuple(sorted((key, name(value)) for key, value in r.items()
-                             if key not in ('id', 'reads_until_active',
-                                            'external_gateway_info',
-                                            'external_v4_ip', 'peer_address',
-                                            'peer_id', 'fixed_ips',
-                                            'device_id', 'psk') and
-                             value not in (None, '', [])))
-                for r in table.values())
-        return result
-
-
-class FakeClouds(object):
-    """Drop-in for :class:`geoflows.clouds.Clouds` backed by FakeSites."""
-
-    def __init__(self, latency=0.0, max_concurrent_calls=None):
-        self.latency = latency
-        self.max_concurrent_calls = max_concurrent_calls
-        self.sites = {}
-        self._lock = threading.Lock()
-
-    def site(self, cloud, region=None):
-        key = (cloud, region)
-        with self._lock:
-            if key not in self.sites:
-                # The site's public range depends on its name only, so two
-                # fake clouds that saw the same calls are equal.
-                index = 4 + zlib.crc32(repr(key).encode()) % 200
-                self.sites[key] = FakeSite(
-                    '%s/%s' % key, index, self.latency,
-                    self.max_concurrent_calls)
-            return self.sites[key]
-
-    def network(self, site):
-        return self.site(site['cloud'], site.get('region')).network
-
-    @contextlib.contextmanager
-    def frozen(self):
-        """Hold every site still: no call completes while inside."""
-        with contextlib.ExitStack() as stack:
-            for site in list(self.sites.values()):
-                stack.enter_context(site.lock)
-            yield
-
-    def clone(self):
-        """An independent copy of every site as it is now."""
-        twin = FakeClouds(self.latency, self.max_concurrent_calls)
-        with self.frozen():
-            for key, site in self.sites.items():
-                copy_site = twin.site(*key)
-                copy_site._raw_network._tables = copy.deepcopy(
-                    site._raw_network._tables)
-        return twin
-
-    def close(self):
-        pass
