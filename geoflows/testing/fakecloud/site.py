@@ -14,7 +14,9 @@ from geoflows.testing.fakecloud import network
 # two sites that went through the same calls.
 _VOLATILE = frozenset([
     'id', 'reads_until_active', 'external_gateway_info', 'external_v4_ip',
-    'peer_address', 'peer_id', 'fixed_ips', 'device_id', 'psk'])
+    'peer_address', 'peer_id', 'fixed_ips', 'device_id', 'psk',
+    'mac_address', 'allowed_address_pairs', 'created_at', 'updated_at',
+    'data_timestamp', 'container', 'chain_id'])
 
 
 class FakeSite(object):
@@ -46,6 +48,7 @@ class FakeSite(object):
         self.first_call_at = None  # time.monotonic() of the first call
         self.reads_until_active = 0
         self.vpn_status = 'ACTIVE'
+        self.sfc_violations = []
         self._faults = collections.defaultdict(list)
         self._raw_network = network.FakeNetwork(self)
         self._proxies = {'network': self._raw_network}
