@@ -190,7 +190,7 @@ class FakeProxy(object):
         self._types = {kind: resource_type(cls)
                        for kind, cls in self.sdk_classes.items()}
 
-    # -- errors ------------------------------------------------------------
+    # -- errors ---------------------------------------------------------------
 
     @property
     def _url(self):
@@ -210,12 +210,13 @@ class FakeProxy(object):
             kind.replace('_', ' ').capitalize()))
         return self._error(404, message % resource_id)
 
-    # -- rows ----------------------------------------------------------------
+    # -- rows -----------------------------------------------------------------
 
     def _out(self, kind, row):
         """What a caller gets for ``row``: a copy, with computed fields."""
-        resource = self._types.get(kind, FakeResource)(
-            (k, copy_value(v)) for k, v in row.items() if k[0] != '_')
+        resource = self._types.get(kind, FakeResource)({
+            k: copy_value(v) if isinstance(v, (dict, list)) else v
+            for k, v in row.items() if k[0] != '_'})
         return self._view(kind, row, resource)
 
     def _view(self, kind, row, resource):
