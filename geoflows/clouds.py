@@ -71,6 +71,15 @@ class Clouds(object):
     def network(self, site):
         return self.connection(site).network
 
+    def compute(self, site):
+        return self.connection(site).compute
+
+    def block_storage(self, site):
+        return self.connection(site).block_storage
+
+    def image(self, site):
+        return self.connection(site).image
+
     def close(self):
         with self._lock:
             for conn in self._connections.values():

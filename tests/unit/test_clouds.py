@@ -1,6 +1,7 @@
 """Tests of site connections and of OpenStack error translation."""
 
 import os
+from unittest import mock
 import uuid
 
 import fixtures
@@ -95,6 +96,17 @@ class TestClouds(base.TestCase):
 
         self.assertIsNot(paris, lyon)
         self.assertEqual('lyon', lyon.config.region_name)
+
+    def test_proxies_are_those_of_the_connection(self):
+        conn = mock.Mock()
+        self.useFixture(fixtures.MockPatchObject(
+            self.clouds, 'connection', return_value=conn))
+
+        self.assertEqual(
+            [conn.network, conn.compute, conn.block_storage, conn.image],
+            [self.clouds.network(site()), self.clouds.compute(site()),
+             self.clouds.block_storage(site()), self.clouds.image(site())])
+        self.clouds.connection.assert_called_with(site())
 
     def test_close_forgets_the_connections(self):
         first = self.clouds.connection(site())
