@@ -78,6 +78,17 @@ class TestConfigs(base.TestCase):
                       % self.region.dir('cinder'),
                       cinder['privsep_osbrick']['helper_command'])
 
+    def test_database_pools_are_small(self):
+        for text, sections in (
+                (configs.nova(self.region), ('api_database', 'database')),
+                (configs.cinder(self.region, '/venv'), ('database',)),
+                (configs.glance(self.region), ('database',)),
+                (configs.placement(self.region), ('placement_database',))):
+            parsed = _parse(text)
+            for section in sections:
+                self.assertEqual('1', parsed[section]['max_pool_size'])
+                self.assertEqual('4', parsed[section]['max_overflow'])
+
     def test_every_service_authenticates_as_itself(self):
         for text, user in ((configs.placement(self.region), 'placement'),
                            (configs.glance(self.region), 'glance'),
@@ -105,6 +116,32 @@ class TestPrerequisites(base.TestCase):
         e = self.assertRaises(process.ServiceError, infra.check)
         self.assertIn('nothing listens on 127.0.0.1:5672', str(e))
         self.assertIn('apt install postgresql rabbitmq-server', str(e))
+
+
+class TestDatabases(base.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.statements = []
+        self.version = '150004'
+
+        def psql(python, sql):
+            self.statements.extend(sql)
+            return [self.version] if sql == ['SHOW server_version_num'] \
+                else []
+        self.patch(infra, '_psql', psql)
+
+    def test_idle_sessions_of_the_regions_databases_end(self):
+        infra.create_databases('/venv/bin/python', ['gfmc_ab12cd_r1_nova'])
+        self.assertIn('CREATE DATABASE gfmc_ab12cd_r1_nova', self.statements)
+        self.assertIn("ALTER DATABASE gfmc_ab12cd_r1_nova SET "
+                      "idle_session_timeout = '30s'", self.statements)
+
+    def test_older_postgresql_keeps_its_idle_sessions(self):
+        self.version = '130011'
+        infra.create_databases('/venv/bin/python', ['gfmc_ab12cd_r1_nova'])
+        self.assertIn('CREATE DATABASE gfmc_ab12cd_r1_nova', self.statements)
+        self.assertFalse([s for s in self.statements if 'ALTER' in s])
 
 
 class TestState(base.TestCase):

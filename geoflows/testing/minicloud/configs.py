@@ -8,6 +8,13 @@ service user (password ``SERVICE_PASSWORD``).
 
 SERVICE_PASSWORD = 'minicloud-service'
 
+# Each process keeps a pool per database it uses (nova three of them).
+# With oslo.db's defaults (5, and 50 more under load) one region pair held
+# over 60 PostgreSQL connections during the smoke test: two minicloud
+# instances then exhausted a default PostgreSQL (max_connections = 100).
+# Requests beyond the pool wait for a connection instead.
+DB_POOL = 'max_pool_size = 1\nmax_overflow = 4\n'
+
 _AUTHTOKEN = """\
 [keystone_authtoken]
 www_authenticate_uri = {keystone}
@@ -86,11 +93,11 @@ use_stderr = true
 
 [placement_database]
 connection = {db}
-
+{pool}
 [api]
 auth_strategy = keystone
 
-{authtoken}""".format(db=region.db_url('placement'),
+{authtoken}""".format(db=region.db_url('placement'), pool=DB_POOL,
                       authtoken=authtoken(region, 'placement'))
 
 
@@ -104,7 +111,7 @@ worker_self_reference_url = {url}
 
 [database]
 connection = {db}
-
+{pool}
 [glance_store]
 default_backend = fs
 
@@ -121,7 +128,7 @@ filesystem_store_datadir = {d}/tasks/
 flavor = keystone
 
 {authtoken}""".format(url=region.url('glance'), db=region.db_url('glance'),
-                      d=d, authtoken=authtoken(region, 'glance'))
+                      pool=DB_POOL, d=d, authtoken=authtoken(region, 'glance'))
 
 
 def nova(region):
@@ -144,10 +151,10 @@ auth_strategy = keystone
 
 [api_database]
 connection = {api_db}
-
+{pool}
 [database]
 connection = {cell1_db}
-
+{pool}
 {authtoken}
 {service_user}send_service_user_token = true
 
@@ -175,7 +182,7 @@ enabled = false
 enabled = false
 """.format(
         transport=region.transport_url, host=region.host('compute'), d=d,
-        api_db=region.db_url('nova_api'),
+        api_db=region.db_url('nova_api'), pool=DB_POOL,
         cell1_db=region.db_url('nova_cell1'),
         authtoken=authtoken(region, 'nova'),
         service_user=client(region, 'service_user', 'nova'),
@@ -213,7 +220,7 @@ backup_compression_algorithm = zstd
 
 [database]
 connection = {db}
-
+{pool}
 [file]
 volume_driver = filevolume.FileVolumeDriver
 volume_backend_name = file
@@ -234,7 +241,7 @@ backend_url = file://{d}/lock
 helper_command = {privsep_helper}
 """.format(transport=region.transport_url, host=region.host('cinder'), d=d,
            venv=venv, glance=region.url('glance'),
-           db=region.db_url('cinder'),
+           db=region.db_url('cinder'), pool=DB_POOL,
            authtoken=authtoken(region, 'cinder'),
            nova=client(region, 'nova', 'nova'),
            privsep_helper=' '.join([

@@ -97,10 +97,22 @@ def _psql(python, sql):
     return out.stdout.split()
 
 
+# PostgreSQL ends the sessions of the regions' databases that stay idle
+# this long: the services' pools reconnect on their next checkout (oslo.db
+# pings first), and an idle minicloud holds few of the server's
+# connections (max_connections is 100 by default, for every user of the
+# machine).  From PostgreSQL 14 on.
+IDLE_SESSION_TIMEOUT = '30s'
+
+
 def create_databases(python, names):
-    _psql(python, ['DROP DATABASE IF EXISTS %s WITH (FORCE)' % _check_name(n)
-                   for n in names] +
-          ['CREATE DATABASE %s' % n for n in names])
+    statements = (['DROP DATABASE IF EXISTS %s WITH (FORCE)'
+                   % _check_name(n) for n in names] +
+                  ['CREATE DATABASE %s' % n for n in names])
+    if int(_psql(python, ['SHOW server_version_num'])[0]) >= 140000:
+        statements += ["ALTER DATABASE %s SET idle_session_timeout = '%s'"
+                       % (n, IDLE_SESSION_TIMEOUT) for n in names]
+    _psql(python, statements)
 
 
 def drop_databases(python, names):
