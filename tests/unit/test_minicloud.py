@@ -78,6 +78,28 @@ class TestConfigs(base.TestCase):
                       % self.region.dir('cinder'),
                       cinder['privsep_osbrick']['helper_command'])
 
+    def test_both_regions_back_up_to_one_repository(self):
+        one = regions.Region(
+            'RegionOne', self.tmp, '/venv', 'ab12cd', 'http://127.0.0.1:5000',
+            self.region.ports)
+        paths = {_parse(configs.cinder(r, '/venv'))['DEFAULT'][
+            'backup_posix_path'] for r in (one, self.region)}
+        self.assertEqual({os.path.join(self.tmp, 'shared-backups')}, paths)
+
+    def test_cinder_privsep_contexts_have_a_helper(self):
+        # os-brick's context and cinder's own (cinder.privsep, section
+        # cinder_sys_admin: image format inspection).
+        cinder = _parse(configs.cinder(self.region, '/venv'))
+        for section in ('privsep_osbrick', 'cinder_sys_admin'):
+            self.assertEqual(
+                '/venv/bin/privsep-helper --config-file %s/cinder.conf'
+                % self.region.dir('cinder'), cinder[section]['helper_command'])
+
+    def test_in_use_volumes_are_not_uploaded_to_images(self):
+        cinder = _parse(configs.cinder(self.region, '/venv'))
+        self.assertEqual('false', cinder['DEFAULT'].get(
+            'enable_force_upload', 'false'))
+
     def test_database_pools_are_small(self):
         for text, sections in (
                 (configs.nova(self.region), ('api_database', 'database')),

@@ -215,8 +215,13 @@ periodic_fuzzy_delay = 0
 backend_stats_polling_interval = 5
 glance_api_servers = {glance}
 backup_driver = cinder.backup.drivers.posix.PosixBackupDriver
-backup_posix_path = {d}/backups
+# One repository for both regions' cinder-backup: the stand-in for the
+# store a real pair of sites shares (Swift, Ceph, NFS), so that a backup
+# record exported here and imported in the other region restores there.
+backup_posix_path = {backups}
 backup_compression_algorithm = zstd
+# enable_force_upload stays false (the default of most clouds): uploading
+# an in-use volume to an image is refused; clone or snapshot it first.
 
 [database]
 connection = {db}
@@ -224,7 +229,7 @@ connection = {db}
 [file]
 volume_driver = filevolume.FileVolumeDriver
 volume_backend_name = file
-file_volume_dir = {d}/volumes
+file_volume_dir = {volumes}
 
 {authtoken}
 {nova}
@@ -237,18 +242,25 @@ driver = noop
 [coordination]
 backend_url = file://{d}/lock
 
+# The privsep daemons: the default "sudo privsep-helper" finds no
+# privsep-helper on the PATH (exit 127).  oslo.privsep appends the context
+# and a socket of its own to this command.  os-brick's connects volumes;
+# cinder's own (cinder.privsep.sys_admin_pctxt) inspects image formats
+# before qemu-img runs (create from image, upload to a non-raw image).
 [privsep_osbrick]
+helper_command = {privsep_helper}
+
+[cinder_sys_admin]
 helper_command = {privsep_helper}
 """.format(transport=region.transport_url, host=region.host('cinder'), d=d,
            venv=venv, glance=region.url('glance'),
            db=region.db_url('cinder'), pool=DB_POOL,
+           volumes=region.volume_dir, backups=region.backup_repository,
            authtoken=authtoken(region, 'cinder'),
            nova=client(region, 'nova', 'nova'),
            privsep_helper=' '.join([
                venv + '/bin/privsep-helper', '--config-file',
-               d + '/cinder.conf', '--privsep_context',
-               'os_brick.privileged.default', '--privsep_sock_path',
-               d + '/osbrick.sock']))
+               d + '/cinder.conf']))
 
 
 def neutron_keystone(region):

@@ -108,6 +108,7 @@ class Stack(object):
             self._save(state)
             infra.create_databases(python, databases)
         step('databases and vhosts created')
+        regions_mod.reset_backup_repository(self.home)
         neutrons = [r.neutron() for r in regions]
         with concurrent.futures.ThreadPoolExecutor(4) as pool:
             futures = [pool.submit(keystone.setup)]
