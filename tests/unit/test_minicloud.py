@@ -139,6 +139,14 @@ class TestPrerequisites(base.TestCase):
         self.assertIn('nothing listens on 127.0.0.1:5672', str(e))
         self.assertIn('apt install postgresql rabbitmq-server', str(e))
 
+    def test_missing_qemu_img_says_what_to_install(self):
+        self.patch(infra, '_listening', lambda host, port: True)
+        self.patch(infra.shutil, 'which',
+                   lambda name: None if name == 'qemu-img' else '/bin/' + name)
+        e = self.assertRaises(process.ServiceError, infra.check)
+        self.assertIn('qemu-img is not on the PATH', str(e))
+        self.assertIn('qemu-utils', str(e))
+
 
 class TestDatabases(base.TestCase):
 

@@ -23,9 +23,10 @@ _NAME = re.compile(r'^[a-z0-9_]+$')
 
 MISSING = (
     'the minicloud regions need PostgreSQL on %s:%d (user %s, trust '
-    'authentication on 127.0.0.1) and RabbitMQ on %s:%d (guest/guest, '
-    'rabbitmqctl on the PATH, run as root); %s.  On Debian: apt install '
-    'postgresql rabbitmq-server, then allow "host all postgres 127.0.0.1/32 '
+    'authentication on 127.0.0.1), RabbitMQ on %s:%d (guest/guest, '
+    'rabbitmqctl on the PATH, run as root) and qemu-img (Cinder converts and '
+    'inspects images with it); %s.  On Debian: apt install postgresql '
+    'rabbitmq-server qemu-utils, then allow "host all postgres 127.0.0.1/32 '
     'trust" in pg_hba.conf')
 
 
@@ -47,6 +48,8 @@ def check():
                                                       RABBIT_PORT))
     if not shutil.which('rabbitmqctl'):
         problems.append('rabbitmqctl is not on the PATH')
+    if not shutil.which('qemu-img'):
+        problems.append('qemu-img is not on the PATH')
     if problems:
         raise process.ServiceError(MISSING % (
             PG_HOST, PG_PORT, PG_USER, RABBIT_HOST, RABBIT_PORT,
