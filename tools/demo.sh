@@ -8,14 +8,16 @@
 #   ./tools/demo.sh            (about 6 minutes the first time, 4 after)
 #
 # Needs Python 3.10+ with venv, gcc and the Python headers, PostgreSQL and
-# RabbitMQ on 127.0.0.1 (Debian: apt install python3-venv python3-dev gcc
-# postgresql rabbitmq-server), and access to PyPI.
+# RabbitMQ on 127.0.0.1, qemu-img (Debian: apt install python3-venv
+# python3-dev gcc postgresql rabbitmq-server qemu-utils; qemu-utils is
+# installed when missing and we are root), and access to PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/lib.sh
 
 check_python
 check_minicloud_services
+ensure_minicloud_tools
 ensure_venv
 PLAN=etc/plans/minicloud.yaml
 DEMO_DIR=${GEOFLOWS_DEMO_DIR:-${TMPDIR:-/tmp}/geoflows-demo}

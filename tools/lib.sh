@@ -53,9 +53,26 @@ ensure_jobboard_servers() {
         die "could not install ${missing[*]} with apt-get"
 }
 
+# qemu-img, which the minicloud's Cinder runs to create volumes from images
+# and to upload volumes as qcow2 images; installed from Debian's qemu-utils
+# when missing and we are root.
+ensure_minicloud_tools() {
+    command -v qemu-img >/dev/null && return 0
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+        die "qemu-img is missing: the minicloud's Cinder converts images with it (Debian: apt install qemu-utils)"
+    fi
+    say "Installing qemu-utils (Debian package) for the minicloud's Cinder"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q --no-install-recommends qemu-utils >/dev/null ||
+        { apt-get update -q >/dev/null &&
+          apt-get install -y -q --no-install-recommends qemu-utils >/dev/null; } ||
+        die "could not install qemu-utils with apt-get"
+}
+
 check_prerequisites() {
     check_python
     check_minicloud_services
+    ensure_minicloud_tools
     "$PYTHON" - <<'PY' || die "Redis does not answer on 127.0.0.1:6379 (Debian: apt install redis-server); the conductor tests use it as their jobboard"
 import socket
 socket.create_connection(('127.0.0.1', 6379), timeout=3).close()

@@ -8,9 +8,9 @@
 #
 # Needs Python 3.10+ with venv, gcc and the Python headers, PostgreSQL on
 # 127.0.0.1:5432 accepting user postgres, RabbitMQ on 127.0.0.1:5672 with
-# rabbitmqctl, Redis on 127.0.0.1:6379 (Debian: apt install python3-venv
-# python3-dev gcc postgresql rabbitmq-server redis-server), and access to
-# PyPI.
+# rabbitmqctl, Redis on 127.0.0.1:6379, qemu-img (Debian: apt install
+# python3-venv python3-dev gcc postgresql rabbitmq-server redis-server
+# qemu-utils), and access to PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/lib.sh

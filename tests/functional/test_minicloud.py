@@ -3,6 +3,7 @@
 import openstack
 import openstack.config
 
+from geoflows.testing.minicloud import cloud
 from geoflows.testing.minicloud import smoke
 from tests.functional import base
 
@@ -19,11 +20,18 @@ class TestMinicloud(base.FunctionalTestCase):
 
     def test_smoke_both_regions(self):
         clouds = {'RegionOne': 'site-a', 'RegionTwo': 'site-b'}
-        timings = smoke.run(lambda region: self.connect(clouds[region]))
+        # GEOFLOWS_MINICLOUD_HOME: set by "geoflows-minicloud run".
+        timings = smoke.run(lambda region: self.connect(clouds[region]),
+                            cloud.Minicloud())
         for region in clouds:
             self.assertIn('2 servers ACTIVE', timings[region])
             self.assertIn('restore', timings[region])
             self.assertIn('vpn site connection', timings[region])
+        across = timings['RegionOne->RegionTwo']
+        for step in ('restore full', 'restore incremental',
+                     'delete the records in both', 'volume from image'):
+            self.assertIn(step, across)
+        self.record_measurement(smoke=timings)
 
     def test_regions_are_independent(self):
         one, two = self.connect('site-a'), self.connect('site-b')

@@ -78,10 +78,11 @@ def main(argv=None):
             _print_status(mc, mc.status(), args.format)
         elif args.command == 'smoke':
             started = time.monotonic()
-            timings = smoke.run(lambda region: mc.connect('admin', region))
+            timings = smoke.run(lambda region: mc.connect('admin', region),
+                                mc)
             for region, steps in timings.items():
                 for what, seconds in steps.items():
-                    print('%-10s %-30s %6.2fs' % (region, what, seconds))
+                    print('%-20s %-30s %6.2fs' % (region, what, seconds))
             print('smoke test passed in %.1fs; nothing left behind'
                   % (time.monotonic() - started))
         elif args.command == 'down':

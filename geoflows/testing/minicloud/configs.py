@@ -8,6 +8,13 @@ service user (password ``SERVICE_PASSWORD``).
 
 SERVICE_PASSWORD = 'minicloud-service'
 
+# Each process keeps a pool per database it uses (nova three of them).
+# With oslo.db's defaults (5, and 50 more under load) one region pair held
+# over 60 PostgreSQL connections during the smoke test: two minicloud
+# instances then exhausted a default PostgreSQL (max_connections = 100).
+# Requests beyond the pool wait for a connection instead.
+DB_POOL = 'max_pool_size = 1\nmax_overflow = 4\n'
+
 _AUTHTOKEN = """\
 [keystone_authtoken]
 www_authenticate_uri = {keystone}
@@ -86,11 +93,11 @@ use_stderr = true
 
 [placement_database]
 connection = {db}
-
+{pool}
 [api]
 auth_strategy = keystone
 
-{authtoken}""".format(db=region.db_url('placement'),
+{authtoken}""".format(db=region.db_url('placement'), pool=DB_POOL,
                       authtoken=authtoken(region, 'placement'))
 
 
@@ -104,7 +111,7 @@ worker_self_reference_url = {url}
 
 [database]
 connection = {db}
-
+{pool}
 [glance_store]
 default_backend = fs
 
@@ -121,7 +128,7 @@ filesystem_store_datadir = {d}/tasks/
 flavor = keystone
 
 {authtoken}""".format(url=region.url('glance'), db=region.db_url('glance'),
-                      d=d, authtoken=authtoken(region, 'glance'))
+                      pool=DB_POOL, d=d, authtoken=authtoken(region, 'glance'))
 
 
 def nova(region):
@@ -144,10 +151,10 @@ auth_strategy = keystone
 
 [api_database]
 connection = {api_db}
-
+{pool}
 [database]
 connection = {cell1_db}
-
+{pool}
 {authtoken}
 {service_user}send_service_user_token = true
 
@@ -175,7 +182,7 @@ enabled = false
 enabled = false
 """.format(
         transport=region.transport_url, host=region.host('compute'), d=d,
-        api_db=region.db_url('nova_api'),
+        api_db=region.db_url('nova_api'), pool=DB_POOL,
         cell1_db=region.db_url('nova_cell1'),
         authtoken=authtoken(region, 'nova'),
         service_user=client(region, 'service_user', 'nova'),
@@ -208,16 +215,21 @@ periodic_fuzzy_delay = 0
 backend_stats_polling_interval = 5
 glance_api_servers = {glance}
 backup_driver = cinder.backup.drivers.posix.PosixBackupDriver
-backup_posix_path = {d}/backups
+# One repository for both regions' cinder-backup: the stand-in for the
+# store a real pair of sites shares (Swift, Ceph, NFS), so that a backup
+# record exported here and imported in the other region restores there.
+backup_posix_path = {backups}
 backup_compression_algorithm = zstd
+# enable_force_upload stays false (the default of most clouds): uploading
+# an in-use volume to an image is refused; clone or snapshot it first.
 
 [database]
 connection = {db}
-
+{pool}
 [file]
 volume_driver = filevolume.FileVolumeDriver
 volume_backend_name = file
-file_volume_dir = {d}/volumes
+file_volume_dir = {volumes}
 
 {authtoken}
 {nova}
@@ -230,18 +242,25 @@ driver = noop
 [coordination]
 backend_url = file://{d}/lock
 
+# The privsep daemons: the default "sudo privsep-helper" finds no
+# privsep-helper on the PATH (exit 127).  oslo.privsep appends the context
+# and a socket of its own to this command.  os-brick's connects volumes;
+# cinder's own (cinder.privsep.sys_admin_pctxt) inspects image formats
+# before qemu-img runs (create from image, upload to a non-raw image).
 [privsep_osbrick]
+helper_command = {privsep_helper}
+
+[cinder_sys_admin]
 helper_command = {privsep_helper}
 """.format(transport=region.transport_url, host=region.host('cinder'), d=d,
            venv=venv, glance=region.url('glance'),
-           db=region.db_url('cinder'),
+           db=region.db_url('cinder'), pool=DB_POOL,
+           volumes=region.volume_dir, backups=region.backup_repository,
            authtoken=authtoken(region, 'cinder'),
            nova=client(region, 'nova', 'nova'),
            privsep_helper=' '.join([
                venv + '/bin/privsep-helper', '--config-file',
-               d + '/cinder.conf', '--privsep_context',
-               'os_brick.privileged.default', '--privsep_sock_path',
-               d + '/osbrick.sock']))
+               d + '/cinder.conf']))
 
 
 def neutron_keystone(region):

@@ -23,9 +23,10 @@ _NAME = re.compile(r'^[a-z0-9_]+$')
 
 MISSING = (
     'the minicloud regions need PostgreSQL on %s:%d (user %s, trust '
-    'authentication on 127.0.0.1) and RabbitMQ on %s:%d (guest/guest, '
-    'rabbitmqctl on the PATH, run as root); %s.  On Debian: apt install '
-    'postgresql rabbitmq-server, then allow "host all postgres 127.0.0.1/32 '
+    'authentication on 127.0.0.1), RabbitMQ on %s:%d (guest/guest, '
+    'rabbitmqctl on the PATH, run as root) and qemu-img (Cinder converts and '
+    'inspects images with it); %s.  On Debian: apt install postgresql '
+    'rabbitmq-server qemu-utils, then allow "host all postgres 127.0.0.1/32 '
     'trust" in pg_hba.conf')
 
 
@@ -47,6 +48,8 @@ def check():
                                                       RABBIT_PORT))
     if not shutil.which('rabbitmqctl'):
         problems.append('rabbitmqctl is not on the PATH')
+    if not shutil.which('qemu-img'):
+        problems.append('qemu-img is not on the PATH')
     if problems:
         raise process.ServiceError(MISSING % (
             PG_HOST, PG_PORT, PG_USER, RABBIT_HOST, RABBIT_PORT,
@@ -97,10 +100,22 @@ def _psql(python, sql):
     return out.stdout.split()
 
 
+# PostgreSQL ends the sessions of the regions' databases that stay idle
+# this long: the services' pools reconnect on their next checkout (oslo.db
+# pings first), and an idle minicloud holds few of the server's
+# connections (max_connections is 100 by default, for every user of the
+# machine).  From PostgreSQL 14 on.
+IDLE_SESSION_TIMEOUT = '30s'
+
+
 def create_databases(python, names):
-    _psql(python, ['DROP DATABASE IF EXISTS %s WITH (FORCE)' % _check_name(n)
-                   for n in names] +
-          ['CREATE DATABASE %s' % n for n in names])
+    statements = (['DROP DATABASE IF EXISTS %s WITH (FORCE)'
+                   % _check_name(n) for n in names] +
+                  ['CREATE DATABASE %s' % n for n in names])
+    if int(_psql(python, ['SHOW server_version_num'])[0]) >= 140000:
+        statements += ["ALTER DATABASE %s SET idle_session_timeout = '%s'"
+                       % (n, IDLE_SESSION_TIMEOUT) for n in names]
+    _psql(python, statements)
 
 
 def drop_databases(python, names):

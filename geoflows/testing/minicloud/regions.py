@@ -51,6 +51,32 @@ FLAVORS = (('m1.tiny', 512, 1, 1), ('m1.small', 2048, 1, 20))
 
 START_TIMEOUT = 240
 
+# Both regions' cinder-backup keep their backups here, in the home (see
+# configs.cinder): the stand-in for a store that both sites reach.
+BACKUP_REPOSITORY = 'shared-backups'
+
+
+def region_dir(home, region_name, service):
+    """The directory of ``service`` (``cinder``, ``nova``...) in a region."""
+    return os.path.join(home, 'regions', region_name, service)
+
+
+def volume_dir(home, region_name):
+    """Where the file volume driver of a region keeps its volume files."""
+    return os.path.join(region_dir(home, region_name, 'cinder'), 'volumes')
+
+
+def backup_repository(home):
+    """The backup repository that the regions of ``home`` share."""
+    return os.path.join(home, BACKUP_REPOSITORY)
+
+
+def reset_backup_repository(home):
+    """Empty the shared repository: a new run has no backup records."""
+    path = backup_repository(home)
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path)
+
 
 def _gunicorn(venv, app, port, argv=(), threads=8, env=None):
     """argv and env of an API served by gunicorn through wsgi_shim."""
@@ -129,7 +155,15 @@ class Region(object):
         return 'r%d' % (REGIONS.index(self.name) + 1)
 
     def dir(self, service):
-        return os.path.join(self.home, 'regions', self.name, service)
+        return region_dir(self.home, self.name, service)
+
+    @property
+    def volume_dir(self):
+        return volume_dir(self.home, self.name)
+
+    @property
+    def backup_repository(self):
+        return backup_repository(self.home)
 
     def url(self, service):
         return 'http://127.0.0.1:%d' % self.ports[service]
@@ -158,8 +192,8 @@ class Region(object):
             os.makedirs(os.path.join(d, 'lock'))
         for sub in ('state', 'instances'):
             os.makedirs(os.path.join(self.dir('nova'), sub))
-        for sub in ('state', 'volumes', 'backups'):
-            os.makedirs(os.path.join(self.dir('cinder'), sub))
+        os.makedirs(os.path.join(self.dir('cinder'), 'state'))
+        os.makedirs(self.volume_dir)
         texts = {'placement': configs.placement(self),
                  'glance': configs.glance(self),
                  'nova': configs.nova(self),

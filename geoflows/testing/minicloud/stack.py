@@ -9,6 +9,7 @@ import concurrent.futures
 import json
 import os
 import time
+import uuid
 
 import yaml
 
@@ -17,6 +18,7 @@ from geoflows.testing.minicloud import process
 from geoflows.testing.minicloud import regions as regions_mod
 from geoflows.testing.minicloud import services as services_mod
 from geoflows.testing.minicloud import venv as venv_mod
+from geoflows.testing.minicloud import volumes as volumes_mod
 
 # Cloud names in clouds.yaml, per region: the admin, and a member of the
 # non-admin "demo" project.
@@ -108,6 +110,7 @@ class Stack(object):
             self._save(state)
             infra.create_databases(python, databases)
         step('databases and vhosts created')
+        regions_mod.reset_backup_repository(self.home)
         neutrons = [r.neutron() for r in regions]
         with concurrent.futures.ThreadPoolExecutor(4) as pool:
             futures = [pool.submit(keystone.setup)]
@@ -202,6 +205,68 @@ class Stack(object):
         conn.network.create_subnet(
             name=PUBLIC_NETWORK, network_id=net.id, ip_version=4,
             cidr='172.24.%d.0/24' % (index + 4), is_dhcp_enabled=False)
+
+    # -- the regions' data, for tests that check it --------------------------
+
+    @property
+    def backup_repository(self):
+        """The directory both regions' cinder-backup write their backups to.
+
+        A backup lives in ``<id[0:2]>/<id[2:4]>/<id>/`` (its container),
+        whichever region made it or imported its record.
+        """
+        return regions_mod.backup_repository(self.home)
+
+    def volume_dir(self, region):
+        if region not in regions_mod.REGIONS:
+            raise ValueError('no region %r in the minicloud (%s)' % (
+                region, ', '.join(regions_mod.REGIONS)))
+        return regions_mod.volume_dir(self.home, region)
+
+    def volume_file(self, region, volume):
+        """The file behind a volume (an id or an SDK volume) of a region."""
+        volume_id = str(uuid.UUID(getattr(volume, 'id', volume)))
+        return os.path.join(self.volume_dir(region), 'volume-%s' % volume_id)
+
+    def write_volume(self, region, volume, offset, data):
+        """Write ``data`` at byte ``offset`` of a volume, in place.
+
+        What a server would have written: the minicloud has no data plane.
+        The volume keeps its size; the data is on disk when this returns.
+        """
+        volumes_mod.write_at(self.volume_file(region, volume), offset, data)
+
+    def volume_sha256(self, region, volume):
+        """The sha256 of a volume's whole content (holes are not read)."""
+        return volumes_mod.sha256(self.volume_file(region, volume))
+
+    def backup_repository_files(self):
+        """Every file in the shared backup repository, relative to it."""
+        found = []
+        root = self.backup_repository
+        for path, _dirs, files in os.walk(root):
+            found.extend(os.path.relpath(os.path.join(path, name), root)
+                         for name in files)
+        return sorted(found)
+
+    def remove_backup_containers(self, backup_ids):
+        """Remove the empty directories that deleted backups leave behind.
+
+        Cinder's POSIX driver deletes a backup's files but not its
+        container directory; a directory that still holds files stays.
+        """
+        root = self.backup_repository
+        for backup_id in backup_ids:
+            backup_id = str(uuid.UUID(backup_id))
+            parts = [backup_id[0:2], backup_id[2:4], backup_id]
+            while parts:
+                try:
+                    os.rmdir(os.path.join(root, *parts))
+                except FileNotFoundError:
+                    pass
+                except OSError:  # not empty: another backup's, or files
+                    break
+                parts.pop()
 
     # -- down and status ------------------------------------------------------
 

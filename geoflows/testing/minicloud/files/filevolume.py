@@ -5,6 +5,11 @@ os-brick's "local" connector (the file's path), which is what lets
 cinder-backup's generic path (attach, read, write) back up and restore
 them with the POSIX backup driver.  Statistics, exports and groups come from
 Cinder's own fake driver.  For tests only: there is no data plane.
+
+Images: the driver derives from Cinder's LVM driver (through the fake one),
+whose copy_volume_to_image and copy_image_to_volume read and write
+``local_path(volume)``; here that is the volume's file, so a volume uploads
+to Glance and is created from an image as an LVM volume would be.
 """
 
 import os
@@ -58,6 +63,11 @@ class FileVolumeDriver(fake_driver.FakeLoggingVolumeDriver):
             os.unlink(path)
         except FileNotFoundError:
             pass
+
+    def local_path(self, volume, vg=None):
+        # LVM's would be /dev/mapper/<vg>-<volume>: used by the image
+        # transfers (upload to image, create from image).
+        return self._volume_file(volume)
 
     def check_for_setup_error(self):
         self._directory()
