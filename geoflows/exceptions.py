@@ -65,6 +65,29 @@ class AllocationError(GeoflowsError):
     """A pool (of route targets, ...) has no free value left."""
 
 
+class PreflightError(GeoflowsError):
+    """A job cannot start: what is wrong with its plan or its sites.
+
+    Found by reading the sites before the job exists (nothing changed);
+    ``problems`` are :class:`geoflows.plan.Problem`, placed in the plan
+    when its text is known.
+    """
+
+    def __init__(self, plan, operation, problems):
+        from geoflows.plan import validate
+        self.source = plan.source
+        self.operation = operation
+        self.problems = [validate.Problem(path, message,
+                                          plan.position(path))
+                         for path, message in problems]
+        lines = [p.format(plan.source) for p in self.problems]
+        super().__init__(
+            'cannot start %s of plan %r: %d problem%s found before any '
+            'change:\n  %s' % (operation, plan.name, len(lines),
+                               '' if len(lines) == 1 else 's',
+                               '\n  '.join(lines)))
+
+
 class HookError(GeoflowsError):
     """A consistency hook failed, timed out or could not be run.
 

@@ -2,7 +2,8 @@
 
 A plan gives each VNF hooks by hook point (:data:`POINTS`), each point a
 list of hooks, each either a command the controller runs or an HTTP webhook
-it calls (the shape is in ``geoflows/schemas/hooks.schema.json``)::
+it calls (the shape is in the plan schema, ``$defs/hooks``; :func:`schema`
+gives it as a document of its own)::
 
     quiesce:
       - command: [/opt/hooks/freeze-db, --flush]
@@ -93,7 +94,7 @@ DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 PAYLOAD_VERSION = 1
 
 SCHEMA_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
-                           'schemas', 'hooks.schema.json')
+                           'schemas', 'plan-v1.schema.json')
 
 LOG = logging.getLogger(__name__)
 
@@ -239,11 +240,27 @@ def options_from_config(conf):
             'pass_env': list(conf.hooks.pass_env)}
 
 
+#: The definitions of the plan schema that describe hooks.
+SCHEMA_DEFS = ('hooks', 'hook', 'hook_timeout', 'command_hook',
+               'webhook_hook', 'hook_secret')
+
+
 @functools.lru_cache(maxsize=1)
 def schema():
-    """The JSON Schema of a VNF's hooks (``$defs`` for other schemas)."""
+    """The JSON Schema of a VNF's hooks, for other schemas and tools.
+
+    Its definitions are those of the plan schema (the one source of the
+    format), in a document of their own.
+    """
     with open(SCHEMA_FILE) as f:
-        return json.load(f)
+        plan_schema = json.load(f)
+    return {'$schema': plan_schema['$schema'],
+            '$id': 'https://geoflows.dev/schemas/hooks.schema.json',
+            'title': 'geoflows consistency hooks',
+            'description': 'The hooks of one VNF, by hook point.',
+            '$ref': '#/$defs/hooks',
+            '$defs': {name: plan_schema['$defs'][name]
+                      for name in SCHEMA_DEFS}}
 
 
 def run(spec, payload, point, secret_resolver=None, log_name=__name__,

@@ -124,7 +124,7 @@ def _validate(document, source, limits):
     problems, count = validate.schema_check(data, document.shared,
                                             MAX_PROBLEMS)
     if not count:
-        plan = model.build(data, source)
+        plan = model.build(data, source, document)
         problems, count = validate.semantic_check(plan, MAX_PROBLEMS)
     if count:
         for problem in problems:

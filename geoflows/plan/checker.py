@@ -373,13 +373,24 @@ class _Compiler(object):
             i) and i > n)(limit, schema)
 
     def k_items(self, items, schema):
-        if 'prefixItems' in schema or not isinstance(items, dict):
+        if not isinstance(items, dict):
             raise Unsupported('items %r' % (items,))
         check = self.compile(items)
+        # After prefixItems, items is about the elements that follow.
+        first = len(schema.get('prefixItems') or ())
 
         def step(instance, path, ctx):
             if isinstance(instance, list):
-                for index, item in enumerate(instance):
+                for index in range(first, len(instance)):
+                    _descend(check, instance[index], path + (index,), ctx)
+        return step
+
+    def k_prefixItems(self, prefix, schema):
+        checks = [self.compile(sub) for sub in prefix]
+
+        def step(instance, path, ctx):
+            if isinstance(instance, list):
+                for index, (check, item) in enumerate(zip(checks, instance)):
                     _descend(check, item, path + (index,), ctx)
         return step
 

@@ -6,6 +6,8 @@ import hashlib
 import json
 from typing import Optional
 
+from geoflows.plan import protection
+
 DEFAULT_IKE = {'auth_algorithm': 'sha256', 'encryption_algorithm': 'aes-256',
                'pfs': 'group14', 'lifetime': 3600, 'ike_version': 'v2'}
 DEFAULT_IPSEC = {'auth_algorithm': 'sha256', 'encryption_algorithm': 'aes-256',
@@ -77,6 +79,17 @@ class Plan:
     description: str = ''
     document: dict = dataclasses.field(default_factory=dict, repr=False)
     source: str = '<plan>'
+    #: geoflows.plan.protection.ProtectionGroup, in plan order
+    protection_groups: tuple = ()
+    #: where each value was in the text (a loader.Document), if known
+    positions: object = dataclasses.field(default=None, repr=False,
+                                          compare=False)
+
+    def position(self, path):
+        """The line and column of the value at ``path``, or None."""
+        if self.positions is None:
+            return None
+        return self.positions.position(tuple(path))
 
     @property
     def digest(self):
@@ -89,6 +102,12 @@ class Plan:
         for ic in self.interconnects:
             if ic.name == name:
                 return ic
+        return None
+
+    def protection_group(self, name):
+        for group in self.protection_groups:
+            if group.name == name:
+                return group
         return None
 
     def interconnect_spec(self, ic):
@@ -126,7 +145,7 @@ def _overlay_with_defaults(overlay):
     return overlay
 
 
-def build(data, source):
+def build(data, source, positions=None):
     """Build a :class:`Plan` from schema-valid ``data``."""
     sites = {}
     for name, site in data['sites'].items():
@@ -160,4 +179,6 @@ def build(data, source):
     return Plan(name=data['name'], version=data['version'], sites=sites,
                 interconnects=interconnects,
                 description=data.get('description', ''),
-                document=data, source=source)
+                document=data, source=source,
+                protection_groups=protection.build(data),
+                positions=positions)

@@ -14,6 +14,7 @@ import sys
 import jsonschema
 
 from geoflows.plan import checker
+from geoflows.plan import protection
 from geoflows import text
 
 SCHEMA_FILE = os.path.join(os.path.dirname(os.path.dirname(
@@ -89,6 +90,11 @@ def show(value):
     return _REPR.repr(value)
 
 
+_TYPE_NAMES = {'object': 'a mapping', 'array': 'a list',
+               'string': 'a string', 'integer': 'an integer',
+               'boolean': 'a boolean', 'number': 'a number'}
+
+
 def _describe_type(value):
     return {dict: 'a mapping', list: 'a list', str: 'a string',
             bool: 'a boolean', int: 'an integer', float: 'a number',
@@ -144,11 +150,10 @@ def _schema_message(error):
             show(value), ', '.join(str(v) for v in error.validator_value)), \
             False
     if kind == 'type':
-        return path, 'expected %s, got %s' % (
-            {'object': 'a mapping', 'array': 'a list',
-             'string': 'a string', 'integer': 'an integer',
-             'boolean': 'a boolean'}.get(error.validator_value,
-                                         error.validator_value),
+        wanted = error.validator_value
+        return path, 'expected %s, got %s' % (' or '.join(
+            _TYPE_NAMES.get(name, name) for name in (
+                wanted if isinstance(wanted, list) else [wanted])),
             _describe_type(value)), False
     if kind == 'pattern':
         return path, '%s is not valid: %s' % (
@@ -562,7 +567,34 @@ def semantic_check(plan, cap=None):
                     'interconnects must not share route targets'
                     % (rt, route_targets[rt][0]))))
             route_targets.setdefault(rt, (i, j))
+    _check_protection(problems, plan)
     return list(problems), problems.count
+
+
+def _check_protection(problems, plan):
+    from geoflows import hooks
+    from geoflows import replication
+    methods = replication.names()
+    found = protection.problems(plan, methods)
+    for i, group in enumerate(plan.protection_groups):
+        for j, vnf in enumerate(group.vnfs):
+            base = ('protection_groups', i, 'vnfs', j)
+            for subpath, message in hooks.spec_problems(vnf.hooks):
+                found.append((base + ('hooks',) + tuple(subpath), message))
+            for k, item in enumerate(vnf.data):
+                if item.method not in methods:
+                    continue
+                for subpath, message in replication.get(
+                        item.method).problems(
+                            {'volume': item.volume, 'method': item.method,
+                             'options': item.options}):
+                    found.append((base + ('data', k) + tuple(subpath),
+                                  message))
+    for path, message in found:
+        if problems.full:
+            problems.count += 1
+        else:
+            problems.append(Problem(path, message))
 
 
 # In the messages of an interconnect's own problems, where the path of the
