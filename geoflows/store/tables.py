@@ -88,6 +88,64 @@ route_targets = sa.Table(
     sa.Column('allocated_at', sa.DateTime, nullable=False),
 )
 
+# -- protection: checkpoints and the state of each protection group ---------
+
+# One row per checkpoint: the metadata of a protection group at one point in
+# time (what a takeover rebuilds), made by one sync job.
+checkpoints = sa.Table(
+    'gf_checkpoints', metadata,
+    sa.Column('id', UUID, primary_key=True),
+    sa.Column('plan_name', NAME, nullable=False),
+    sa.Column('group_name', NAME, nullable=False),
+    sa.Column('job_id', UUID, nullable=False, unique=True),
+    # Where the metadata was read and where the copies are.
+    sa.Column('source_site', NAME, nullable=False),
+    sa.Column('target_site', NAME, nullable=False),
+    # 'open' while its sync runs, 'complete', 'expired' (past retention,
+    # copies partly kept), 'pruned' (copies deleted).
+    sa.Column('state', STATE, nullable=False),
+    sa.Column('created_at', sa.DateTime, nullable=False),
+    # When the data of its last VNF was consistent (its RPO's reference).
+    sa.Column('consistent_at', sa.DateTime),
+    sa.Column('completed_at', sa.DateTime),
+    # JSON: the group-wide metadata (networks, security groups, ...).
+    sa.Column('document', sa.Text),
+    sa.Index('gf_checkpoints_group', 'plan_name', 'group_name',
+             'created_at'),
+)
+
+# One row per VNF of a checkpoint: its metadata and its data copies.
+checkpoint_vnfs = sa.Table(
+    'gf_checkpoint_vnfs', metadata,
+    sa.Column('checkpoint_id', UUID, sa.ForeignKey('gf_checkpoints.id',
+                                                   ondelete='CASCADE'),
+              primary_key=True),
+    sa.Column('vnf', NAME, primary_key=True),
+    sa.Column('consistent_at', sa.DateTime, nullable=False),
+    # JSON: servers, ports, volumes... and the copies at the target site.
+    sa.Column('document', sa.Text, nullable=False),
+)
+
+# The protection state of a group: which way it replicates, its schedule.
+protection = sa.Table(
+    'gf_protection', metadata,
+    sa.Column('plan_name', NAME, primary_key=True),
+    sa.Column('group_name', NAME, primary_key=True),
+    # 'protected' once a protect job succeeded.
+    sa.Column('state', STATE, nullable=False),
+    sa.Column('source_site', NAME, nullable=False),
+    sa.Column('target_site', NAME, nullable=False),
+    # JSON: the plan document the scheduled syncs use.
+    sa.Column('plan', sa.Text),
+    sa.Column('plan_digest', sa.String(80)),
+    sa.Column('sync_interval', sa.Integer),
+    # When the next scheduled sync is due (None: not scheduled).
+    sa.Column('next_sync_at', sa.DateTime),
+    sa.Column('last_sync_job', UUID),
+    sa.Column('last_sync_error', sa.Text),
+    sa.Column('updated_at', sa.DateTime, nullable=False),
+)
+
 schema_info = sa.Table(
     'gf_schema', metadata,
     sa.Column('version', sa.Integer, primary_key=True),

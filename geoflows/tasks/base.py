@@ -64,6 +64,9 @@ class Resource(object, metaclass=abc.ABCMeta):
     """
 
     kind = 'resource'
+    #: The service whose openstacksdk proxy the methods below receive as
+    #: their first argument: network, compute, block_storage or image.
+    service = 'network'
     #: What to tell the operator when a resource the plan references is
     #: missing (see :class:`Require`).
     missing_hint = 'the plan references it: create it or correct the plan'
@@ -171,10 +174,15 @@ class GeoflowsTask(task.Task):
         return self._context or context.current()
 
     def network(self, site=None):
+        return self.client('network', site)
+
+    def client(self, service, site=None):
+        """The openstacksdk proxy of ``service`` for ``site``."""
         site = site or self.site
         # The first use of a connection discovers the API's endpoint.
-        with clouds.api_errors(site['name'], 'connect to the network API'):
-            return self.ctx.clouds.network(site)
+        with clouds.api_errors(site['name'], 'connect to the %s API'
+                               % service.replace('_', ' ')):
+            return getattr(self.ctx.clouds, service)(site)
 
     def api(self, action):
         return clouds.api_errors(self.site['name'], action)
@@ -198,6 +206,10 @@ class ResourceTask(GeoflowsTask):
     def _parents(self, inputs):
         return {name: inputs[name] for name in self.resource.parents}
 
+    def proxy(self):
+        """The proxy of the resource's service on its site."""
+        return self.client(self.resource.service)
+
     def _find(self, net, parents):
         if any(parent is None for parent in parents.values()):
             return None  # a missing parent has no children
@@ -214,7 +226,7 @@ class Probe(ResourceTask):
 
     def execute(self, **inputs):
         parents = self._parents(inputs)
-        obj = self._find(self.network(), parents)
+        obj = self._find(self.proxy(), parents)
         return self.resource.describe(obj, parents) if obj else None
 
 
@@ -226,7 +238,7 @@ class Require(ResourceTask):
 
     def execute(self, **inputs):
         parents = self._parents(inputs)
-        obj = self._find(self.network(), parents)
+        obj = self._find(self.proxy(), parents)
         if obj is None:
             raise exceptions.ResourceError('%s does not exist; %s' % (
                 self.resource.label, self.resource.missing_hint))
@@ -249,7 +261,7 @@ class Ensure(ResourceTask):
 
     def execute(self, before, **inputs):
         parents = self._parents(inputs)
-        net = self.network()
+        net = self.proxy()
         label = self.resource.label
         obj = self._find(net, parents)
         created = before is None
@@ -279,7 +291,7 @@ class Ensure(ResourceTask):
 
     def revert(self, result, before, **inputs):
         parents = self._parents(inputs)
-        net = self.network()
+        net = self.proxy()
         label = self.resource.label
         created = (result.get('created') if isinstance(result, dict)
                    else before is None)
@@ -328,7 +340,7 @@ class Delete(ResourceTask):
             return {'deleted': False, 'reason': 'not created by geoflows'}
         try:
             with self.api('delete %s' % self.resource.label):
-                self.resource.delete(self.network(), found['id'], parents)
+                self.resource.delete(self.proxy(), found['id'], parents)
         except clouds.NotFound:
             return {'deleted': False, 'reason': 'absent'}
         LOG.info('deleted %s (%s)', self.resource.label, found['id'])
@@ -346,7 +358,7 @@ class WaitActive(ResourceTask):
 
     def execute(self, current, **inputs):
         parents = self._parents(inputs)
-        obj = self._find(self.network(), parents)
+        obj = self._find(self.proxy(), parents)
         if obj is None:
             raise exceptions.ResourceError('%s disappeared'
                                            % self.resource.label)
@@ -385,3 +397,39 @@ class PacedRetry(retry.Times):
         if len(history):
             time.sleep(self.interval)
         return len(history) + 1
+
+
+class WaitStatus(ResourceTask):
+    """Check once that the resource reached a status; NotReady if not yet.
+
+    ``ready``: the statuses that end the wait; ``failed``: those that mean
+    it never will (the unit fails with ``hint``).  Run it alone in a
+    subflow paced by a :class:`PacedRetry`: a retry re-runs its subflow.
+    """
+
+    def __init__(self, resource, ready=('available',),
+                 failed=('error',), hint=None, suffix='ready'):
+        super().__init__(resource, '%s.%s' % (resource.key, suffix),
+                         requires=['current'],
+                         rebind={'current': resource.key},
+                         provides='%s.%s' % (resource.key, suffix))
+        self.ready = tuple(ready)
+        self.failed = tuple(failed)
+        self.hint = hint or ('see the logs of the site\'s %s service, fix '
+                             'the cause, then resume or revert the job'
+                             % resource.service.replace('_', ' '))
+
+    def execute(self, current, **inputs):
+        parents = self._parents(inputs)
+        obj = self._find(self.proxy(), parents)
+        if obj is None:
+            raise exceptions.ResourceError('%s disappeared'
+                                           % self.resource.label)
+        status = getattr(obj, 'status', None)
+        if status in self.ready:
+            return status
+        if status in self.failed or (status or '').startswith('error'):
+            raise exceptions.ResourceError('%s is %s; %s' % (
+                self.resource.label, status, self.hint))
+        raise exceptions.NotReady('%s is %s, not %s yet' % (
+            self.resource.label, status, ' or '.join(self.ready)))

@@ -37,6 +37,12 @@ class Network(base.Resource):
         zones = self.params.get('availability_zones')
         if zones:
             attrs['availability_zone_hints'] = list(zones)
+        # A copy of another site's network (protection) keeps its settings.
+        if self.params.get('mtu'):
+            attrs['mtu'] = self.params['mtu']
+        if self.params.get('port_security_enabled') is not None:
+            attrs['is_port_security_enabled'] = self.params[
+                'port_security_enabled']
         return net.create_network(**attrs)
 
     def delete(self, net, resource_id, parents):
@@ -78,6 +84,15 @@ class Subnet(base.Resource):
             attrs['gateway_ip'] = self.params['gateway_ip']
         if 'segment' in parents:
             attrs['segment_id'] = parents['segment']['id']
+        # A copy of another site's subnet (protection) keeps its settings.
+        for key, attr in (('allocation_pools', 'allocation_pools'),
+                          ('enable_dhcp', 'is_dhcp_enabled'),
+                          ('dns_nameservers', 'dns_nameservers'),
+                          ('host_routes', 'host_routes'),
+                          ('ipv6_ra_mode', 'ipv6_ra_mode'),
+                          ('ipv6_address_mode', 'ipv6_address_mode')):
+            if self.params.get(key) not in (None, []):
+                attrs[attr] = self.params[key]
         return net.create_subnet(**attrs)
 
     def delete(self, net, resource_id, parents):
@@ -271,3 +286,147 @@ class FirstSegment(Segment):
 
     def owned(self, obj, parents):
         return False
+
+
+class SecurityGroup(base.Resource):
+    """A security group, by name (its rules are resources of their own)."""
+
+    kind = 'security group'
+
+    def find(self, net, parents):
+        return base.only(net.security_groups(name=self.name),
+                         'security groups named %r' % self.name)
+
+    def create(self, net, parents):
+        return net.create_security_group(
+            name=self.name, description=self.marker,
+            stateful=self.params.get('stateful', True))
+
+    def delete(self, net, resource_id, parents):
+        net.delete_security_group(resource_id, ignore_missing=False)
+
+
+class SecurityGroupRule(base.Resource):
+    """A rule of parent ``group``.
+
+    Parent ``remote_group`` when the rule refers to another group.  Found
+    by what it matches (direction, protocol, ports, remote): a rule
+    that already exists, e.g. the default egress rules of a new group, is
+    used as it is.
+    """
+
+    kind = 'security group rule'
+    _MATCH = ('direction', 'ethertype', 'protocol', 'port_range_min',
+              'port_range_max', 'remote_ip_prefix')
+
+    @property
+    def label(self):
+        return 'rule %s of security group %r (site %r)' % (
+            self.name, self.params['group_name'], self.site['name'])
+
+    def _remote(self, parents):
+        remote = parents.get('remote_group')
+        return remote['id'] if remote else None
+
+    def find(self, net, parents):
+        remote = self._remote(parents)
+        for rule in net.security_group_rules(
+                security_group_id=parents['group']['id']):
+            if all(_same(getattr(rule, key, None), self.params.get(key))
+                   for key in self._MATCH) and \
+                    (rule.remote_group_id or None) == remote:
+                return rule
+        return None
+
+    def create(self, net, parents):
+        attrs = {key: self.params[key] for key in self._MATCH
+                 if self.params.get(key) is not None}
+        if self._remote(parents):
+            attrs['remote_group_id'] = self._remote(parents)
+        return net.create_security_group_rule(
+            security_group_id=parents['group']['id'],
+            description=self.marker, **attrs)
+
+    def delete(self, net, resource_id, parents):
+        net.delete_security_group_rule(resource_id, ignore_missing=False)
+
+    def owned(self, obj, parents):
+        # Also geoflows' when its group is: deleting the group takes them.
+        return bool(super().owned(obj, parents) or
+                    parents['group'].get('owned'))
+
+
+def _same(found, wanted):
+    # Neutron answers None, '' or 'any' for "no constraint" depending on
+    # the field and the version.
+    empty = (None, '', 'any')
+    if found in empty and wanted in empty:
+        return True
+    return found == wanted
+
+
+class Port(base.Resource):
+    """A port of parent ``network`` with fixed IPs and a MAC address.
+
+    Found by name on its network.  ``fixed_ips`` name subnets by parent
+    key: ``[{'subnet': KEY, 'ip_address': IP}]``; ``security_groups`` are
+    parent keys too.
+    """
+
+    kind = 'port'
+
+    def find(self, net, parents):
+        return base.only(net.ports(network_id=parents['network']['id'],
+                                   name=self.name),
+                         'ports named %r on network %s' % (
+                             self.name, parents['network']['id']))
+
+    def create(self, net, parents):
+        attrs = {'name': self.name, 'description': self.marker,
+                 'network_id': parents['network']['id'],
+                 'fixed_ips': [{'subnet_id': parents[ip['subnet']]['id'],
+                                'ip_address': ip['ip_address']}
+                               for ip in self.params.get('fixed_ips', ())],
+                 'security_group_ids': [
+                     parents[key]['id']
+                     for key in self.params.get('security_groups', ())],
+                 'is_admin_state_up': self.params.get('admin_state_up',
+                                                      True)}
+        if self.params.get('mac_address'):
+            attrs['mac_address'] = self.params['mac_address']
+        if self.params.get('allowed_address_pairs'):
+            attrs['allowed_address_pairs'] = self.params[
+                'allowed_address_pairs']
+        if self.params.get('port_security_enabled') is False:
+            attrs['is_port_security_enabled'] = False
+            attrs['security_group_ids'] = []
+        if self.params.get('vnic_type') not in (None, 'normal'):
+            attrs['binding_vnic_type'] = self.params['vnic_type']
+        return net.create_port(**attrs)
+
+    def delete(self, net, resource_id, parents):
+        net.delete_port(resource_id, ignore_missing=False)
+
+    def describe(self, obj, parents):
+        result = super().describe(obj, parents)
+        result.update(mac_address=obj.mac_address,
+                      fixed_ips=[{'subnet_id': ip['subnet_id'],
+                                  'ip_address': ip['ip_address']}
+                                 for ip in obj.fixed_ips or ()],
+                      device_id=obj.device_id or None)
+        return result
+
+    def drift(self, found, parents):
+        problems = []
+        if self.params.get('mac_address') and \
+                found.get('mac_address') != self.params['mac_address']:
+            problems.append('has MAC %s, not %s' % (
+                found.get('mac_address'), self.params['mac_address']))
+        want = sorted(ip['ip_address'] for ip in
+                      self.params.get('fixed_ips', ()))
+        have = sorted(ip['ip_address'] for ip in
+                      found.get('fixed_ips', ()))
+        if want != have:
+            problems.append('has addresses %s, not %s' % (
+                ', '.join(have) or 'none', ', '.join(want)))
+        return problems

@@ -315,6 +315,11 @@ class FakeBlockStorage(base.FakeProxy):
                 row[key] = value
         return self._out('volume', row)
 
+    def set_volume_metadata(self, volume, **metadata):
+        row = self._get('volume', volume)
+        row['metadata'] = dict(row.get('metadata') or {}, **metadata)
+        return self._out('volume', row)
+
     def delete_volume(self, volume, ignore_missing=True, force=False,
                       cascade=False):
         volume_id = base.ident(volume)

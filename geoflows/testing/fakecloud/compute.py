@@ -489,6 +489,25 @@ class FakeCompute(base.FakeProxy):
             attachment_id=attachment['attachment_id'],
             delete_on_termination=row._volumes[volume_id], tag=None)
 
+    def server_interfaces(self, server):
+        """The server's ports, in the order they were plugged.
+
+        (Nova's os-interface.)
+        """
+        row = self._get('server', server)
+        net = self._site._raw_network
+        interfaces = []
+        for port_id in row._port_ids:
+            port = net._tables['port'].get(port_id)
+            if port is None:
+                continue
+            interfaces.append(base.FakeResource(
+                id=port_id, port_id=port_id, net_id=port['network_id'],
+                mac_addr=port['mac_address'], port_state='ACTIVE',
+                fixed_ips=[dict(ip) for ip in port['fixed_ips']],
+                server_id=row.id))
+        return interfaces
+
     def volume_attachments(self, server, **query):
         row = self._get('server', server)
         return [self._attachment(row, v) for v in row._volumes]

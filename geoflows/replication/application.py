@@ -1,0 +1,50 @@
+"""The ``application`` method: the VNF replicates its own state.
+
+geoflows copies nothing: the VNF's own replication (a database's log
+shipping, a cluster's standby members) keeps the DR site's copy.  What
+geoflows does is run the VNF's hooks around each sync (``pre_sync`` and
+``post_sync``, whose verdict is recorded) and record in the checkpoint the
+volume it stands for.  At takeover, the ``promote`` hook turns the standby
+into the active one; the volume at the DR site is the standby's own
+(``hot`` VNFs have one attached since protect), so a restore makes an
+empty volume of the same size only when no standby holds one.
+"""
+
+from geoflows import replication
+from geoflows.tasks import base
+from geoflows.tasks import volume as volume_tasks
+
+
+class Application(replication.Method):
+
+    name = 'application'
+    consistent_with_quiesce = False
+
+    def copy(self, item):
+        return [Record(item)]
+
+    def restore(self, item, record, volume_name):
+        empty = volume_tasks.Volume(
+            item.key + '.volume', item.target, volume_name,
+            marker=item.marker, size=item.volume['size'],
+            volume_type=item.volume.get('volume_type'),
+            source_id=item.volume['source_id'])
+        return [base.Probe(empty), base.Ensure(empty)]
+
+    def prune(self, clouds, record):
+        return []
+
+
+class Record(base.GeoflowsTask):
+    """The item's record: the application owns the copy."""
+
+    def __init__(self, item):
+        super().__init__(item.record_key, item.target,
+                         provides=item.record_key)
+        self.item = item
+
+    def execute(self):
+        return {'method': 'application',
+                'volume': self.item.volume['source_id'],
+                'size': self.item.volume['size'],
+                'source': self.item.source, 'target': self.item.target}
