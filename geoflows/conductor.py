@@ -84,7 +84,9 @@ class Conductor(impl_nonblocking.NonBlockingConductor):
 
     def __init__(self, name, board, runner, claim_expiry=30,
                  expiring_claims=True, max_attempts=3, max_jobs=4,
-                 poll_interval=0.5, mistral_conf=None):
+                 poll_interval=0.5, mistral_conf=None,
+                 schedule_interval=None, metrics_port=None,
+                 metrics_host='127.0.0.1'):
         self.board = board
         # Claims carry this process's own tag: a conductor restarted under
         # the same name must not take its predecessor's claims for its own
@@ -108,6 +110,16 @@ class Conductor(impl_nonblocking.NonBlockingConductor):
         self._held_lock = threading.Lock()
         self._stopping = threading.Event()
         self._handed_over = set()  # job ids whose claim another one took
+        # Scheduled syncs of the protected groups (geoflows.schedule).
+        self.scheduler = None
+        if schedule_interval:
+            from geoflows import schedule
+            self.scheduler = schedule.Scheduler(
+                runner, self._post_scheduled, schedule_interval,
+                name='conductor %s' % name)
+        self.metrics_port = metrics_port
+        self.metrics_host = metrics_host
+        self._metrics = None
 
     # -- life cycle ---------------------------------------------------------
 
@@ -119,6 +131,17 @@ class Conductor(impl_nonblocking.NonBlockingConductor):
                                    name='claims-%s' % self.name,
                                    daemon=True)
         renewer.start()
+        scheduler = None
+        if self.scheduler is not None:
+            scheduler = threading.Thread(target=self.scheduler.run,
+                                         name='schedule-%s' % self.name,
+                                         daemon=True)
+            scheduler.start()
+        if self.metrics_port:
+            from geoflows import metrics
+            self._metrics = metrics.serve(self.runner.store,
+                                          self.metrics_port,
+                                          self.metrics_host)
         LOG.info('conductor %s: claiming jobs (at most %d at a time, claims '
                  'expire after %ss)', self.name, self._max_simultaneous_jobs,
                  self.claim_expiry)
@@ -127,6 +150,12 @@ class Conductor(impl_nonblocking.NonBlockingConductor):
         finally:
             done.set()
             renewer.join()
+            if self.scheduler is not None:
+                self.scheduler.stop()
+                scheduler.join(30)
+            if self._metrics is not None:
+                self._metrics.shutdown()
+                self._metrics = None
         LOG.info('conductor %s: stopped', self.name)
 
     def stop(self, handover=True):
@@ -143,6 +172,10 @@ class Conductor(impl_nonblocking.NonBlockingConductor):
                 LOG.info('conductor %s: handing job %s over after its '
                          'current steps', self.name, job_id)
                 self.runner.suspend(job_id)
+
+    def _post_scheduled(self, job):
+        """Post a job the scheduler made, for whichever conductor."""
+        jobboard.post(self.board, job)
 
     # -- claims ---------------------------------------------------------------
 
@@ -349,4 +382,8 @@ def from_config(conf, name=None, runner=None):
         max_attempts=conf.conductor.max_attempts,
         max_jobs=conf.conductor.max_jobs,
         poll_interval=conf.conductor.poll_interval,
-        mistral_conf=conf.mistral)
+        mistral_conf=conf.mistral,
+        schedule_interval=(conf.conductor.schedule_interval
+                           if conf.conductor.schedule else None),
+        metrics_port=conf.conductor.metrics_port,
+        metrics_host=conf.conductor.metrics_host)

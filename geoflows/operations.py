@@ -10,7 +10,8 @@ from geoflows import exceptions
 
 INTERCONNECT_OPERATIONS = ('interconnect.setup', 'interconnect.check',
                            'interconnect.teardown')
-OPERATIONS = INTERCONNECT_OPERATIONS
+PROTECTION_OPERATIONS = ('protect', 'sync')
+OPERATIONS = INTERCONNECT_OPERATIONS + PROTECTION_OPERATIONS
 
 
 def options_from_config(conf):
@@ -26,6 +27,12 @@ def options_from_config(conf):
                               'last': conf.bgpvpn.route_target_last},
         'active_attempts': conf.ipsec.active_attempts,
         'active_interval': conf.ipsec.active_interval,
+        # How protection steps wait for servers, volumes, backups, images.
+        'ready_attempts': conf.protection.ready_attempts,
+        'ready_interval': conf.protection.ready_interval,
+        'image_work_dir': conf.protection.work_dir,
+        'hook_options': {'output_limit': conf.hooks.output_limit,
+                         'pass_env': list(conf.hooks.pass_env)},
     }
 
 
@@ -49,12 +56,21 @@ def _select(plan, names):
     return selected
 
 
-def build_units(operation, plan, names=None):
-    """The units of ``operation`` on ``plan``."""
+def build_units(operation, plan, names=None, context=None, options=None):
+    """The units of ``operation`` on ``plan``.
+
+    Protection operations read the group's inventory at its sites first
+    (``context``: the runner's); everything wrong is reported before the
+    job exists.
+    """
     if operation not in OPERATIONS:
         raise exceptions.GeoflowsError(
             'unknown operation %r (known: %s)'
             % (operation, ', '.join(OPERATIONS)))
+    if operation in PROTECTION_OPERATIONS:
+        from geoflows import protection_units
+        return protection_units.build(operation, plan, names, context,
+                                      options or {})
     units = []
     for ic in _select(plan, names):
         units.append({
@@ -67,3 +83,18 @@ def build_units(operation, plan, names=None):
                       ['interconnect:%s/%s' % (plan.name, ic.name)]),
         })
     return units
+
+
+def finished(store, job, state, error):
+    """What an operation records when one of its jobs ends.
+
+    A sync that did not succeed is the group's last sync error (shown by
+    ``geoflows protection status``) until a sync succeeds.
+    """
+    if job.operation != 'sync' or state == 'SUCCESS':
+        return
+    from geoflows.checkpoints import groups
+    for unit in job.units:
+        if unit['flow'] == 'sync.group':
+            groups.record_sync(store, job.plan_name, unit['name'], job.id,
+                               error=error or state)

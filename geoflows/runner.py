@@ -214,11 +214,17 @@ class Runner(object):
         after a crash derive it from their own request); by default a new
         one is generated.
         """
+        job_id = job_id or uuidutils.generate_uuid()
+        # Protection jobs read their sites first: what is wrong is said
+        # before the job exists.
+        units = operations.build_units(operation, plan, names,
+                                       context=self.context,
+                                       options=dict(self.options,
+                                                    job_id=job_id))
         return self.create_job(
             operation, {'name': plan.name, 'digest': plan.digest,
                         'source': plan.source, 'document': plan.document},
-            operations.build_units(operation, plan, names),
-            keep_on_failure, job_id=job_id)
+            units, keep_on_failure, job_id=job_id)
 
     def create_job(self, operation, plan_info, units, keep_on_failure=None,
                    job_id=None):
@@ -435,6 +441,11 @@ class _JobRun(object):
         if result is not None:
             fields['result'] = result
         self.store.update_job(self.job.id, **fields)
+        try:
+            operations.finished(self.store, self.job, state, error)
+        except Exception:  # bookkeeping must not change the job's outcome
+            LOG.exception('job %s: recording its outcome failed',
+                          self.job.id)
         log = LOG.info if state == jobs.SUCCESS else LOG.warning
         log('job %s (%s of plan %s) ended %s%s', self.job.id,
             self.job.operation, self.job.plan_name, state,

@@ -174,6 +174,18 @@ conductor_opts = [
     cfg.FloatOpt('poll_interval', default=0.5, min=0.05,
                  help='Seconds between two looks at the jobboard when there '
                       'is no job to claim.'),
+    cfg.BoolOpt('schedule', default=True,
+                help='Start the scheduled syncs of the protected groups '
+                     '(each group every sync_interval of its plan, once '
+                     'across all conductors).'),
+    cfg.FloatOpt('schedule_interval', default=5.0, min=0.1,
+                 help='Seconds between two looks for syncs that are due.'),
+    cfg.PortOpt('metrics_port', default=0,
+                help='Serve the protection metrics (RPO per VNF, ...) to '
+                     'Prometheus on this TCP port (/metrics); 0: do not '
+                     'serve them.'),
+    cfg.HostAddressOpt('metrics_host', default='127.0.0.1',
+                       help='Address the metrics are served on.'),
 ]
 
 mistral_opts = [
@@ -213,6 +225,22 @@ hooks_opts = [
                      '/sbin:/bin.'),
 ]
 
+protection_opts = [
+    cfg.IntOpt('ready_attempts', default=720, min=1,
+               help='How many times a protection step checks that what it '
+                    'waits for (a server ACTIVE, a volume, snapshot or '
+                    'backup available, an image active) is ready before the '
+                    'step fails.  With ready_interval, how long a step may '
+                    'wait: 1 hour by default.'),
+    cfg.FloatOpt('ready_interval', default=5.0, min=0.1,
+                 help='Seconds between two of those checks.'),
+    cfg.StrOpt('work_dir',
+               help='Directory for the data of images in transit between '
+                    'two sites\' Glance (each image is downloaded there, '
+                    'then uploaded; as large as the largest image).  '
+                    'Default: the system\'s temporary directory.'),
+]
+
 GROUPS = [
     (None, default_opts),
     ('state', state_opts),
@@ -222,6 +250,7 @@ GROUPS = [
     ('conductor', conductor_opts),
     ('mistral', mistral_opts),
     ('hooks', hooks_opts),
+    ('protection', protection_opts),
     ('clouds', clouds_opts),
     ('bgpvpn', bgpvpn_opts),
     ('ipsec', ipsec_opts),

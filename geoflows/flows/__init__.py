@@ -7,12 +7,20 @@ the jobs already in a state store.
 
 from geoflows.flows import bench
 from geoflows.flows import interconnect
+from geoflows.flows import protect
+from geoflows.flows import sync
 
 FACTORIES = {
     'bench.chain': bench.chain,
     'interconnect.setup': interconnect.setup,
     'interconnect.check': interconnect.check,
     'interconnect.teardown': interconnect.teardown,
+    'protect.group': protect.group,
+    'protect.standby': protect.standby,
+    'protect.done': protect.protected,
+    'sync.group': sync.group,
+    'sync.vnf': sync.vnf,
+    'sync.checkpoint': sync.checkpoint,
 }
 
 # Flows that are chains need no thread pool: they run on Taskflow's serial

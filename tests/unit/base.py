@@ -21,6 +21,10 @@ OPTIONS = {
     'route_target_pool': {'asn': 64512, 'first': 1000, 'last': 1099},
     'active_attempts': 5,
     'active_interval': 0.0,
+    'ready_attempts': 5,
+    'ready_interval': 0.0,
+    'image_work_dir': None,
+    'hook_options': {},
 }
 
 # A valid plan as data: two regions of one cloud, two cells of the first,

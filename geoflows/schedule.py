@@ -1,0 +1,171 @@
+"""Scheduled syncs: every protected group synced every interval, once.
+
+Every conductor runs a :class:`Scheduler`.  Each group's next sync time is
+in the state store (``gf_protection.next_sync_at``, set by its protect
+job); a scheduler that sees it due moves it one interval on with a
+compare-and-set, and only the one that made the move starts that sync: a
+sync job whose id derives from the group and the due time (so that even two
+winners would make one job), posted to the jobboard for any conductor to
+run.  A conductor that dies stops nothing: the others' schedulers see the
+next due time.  A sync still running when the next one is due makes the
+scheduler skip that one (and say so); a conductor down for several
+intervals does not make up for them with a burst: the next sync is the
+next due time after now.
+
+Without conductors, ``geoflows sync --every INTERVAL`` runs the syncs in
+the foreground (:func:`run_every`); a Mistral cron trigger is the third way
+(see the protection guide).
+"""
+
+import datetime
+import logging
+import threading
+import time
+import uuid
+
+from geoflows import checkpoints
+from geoflows.checkpoints import groups
+from geoflows import exceptions
+from geoflows import jobs
+
+LOG = logging.getLogger(__name__)
+
+_NAMESPACE = uuid.UUID('0b7f3c8e-5a4d-4c21-8f0e-9d6a2b1c3e47')
+
+
+def sync_job_id(plan_name, group_name, due):
+    """The id of the sync of a group due at ``due``: one per slot."""
+    return str(uuid.uuid5(_NAMESPACE, '%s/%s/%s' % (
+        plan_name, group_name, checkpoints.isoformat(due))))
+
+
+def following(due, interval, now):
+    """The first due time after ``now`` on the group's cadence."""
+    step = datetime.timedelta(seconds=interval)
+    nxt = due + step
+    if nxt <= now:
+        missed = int((now - nxt).total_seconds() // interval) + 1
+        nxt += step * missed
+    return nxt
+
+
+class Scheduler(object):
+    """Starts the protected groups' syncs when they are due.
+
+    :param runner: the conductor's runner (its store is shared).
+    :param post: a callable(job) that posts a created job to the jobboard.
+    """
+
+    def __init__(self, runner, post, poll_interval=5.0, name='scheduler'):
+        self.runner = runner
+        self.post = post
+        self.poll_interval = poll_interval
+        self.name = name
+        self._stop = threading.Event()
+        self.started = []  # job ids this scheduler started (tests, logs)
+
+    def stop(self):
+        self._stop.set()
+
+    def run(self):
+        LOG.info('%s: scheduling the protected groups\' syncs', self.name)
+        while not self._stop.is_set():
+            try:
+                self.tick()
+            except Exception:  # one bad round must not stop the schedule
+                LOG.exception('%s: a scheduling round failed', self.name)
+            self._stop.wait(self.poll_interval)
+
+    def tick(self, now=None):
+        """Start the syncs due now; return their job ids."""
+        store = self.runner.store
+        now = now or checkpoints.utcnow()
+        started = []
+        for state in groups.listing(store):
+            if state.state != groups.PROTECTED or not state.sync_interval \
+                    or state.next_sync_at is None or state.next_sync_at > now:
+                continue
+            nxt = following(state.next_sync_at, state.sync_interval, now)
+            if not groups.claim_due(store, state.plan_name,
+                                    state.group_name, state.next_sync_at,
+                                    nxt):
+                continue  # another conductor's scheduler took this one
+            job_id = self._start(state, state.next_sync_at)
+            if job_id:
+                started.append(job_id)
+        self.started.extend(started)
+        return started
+
+    def _running_sync(self, state):
+        for job in self.runner.store.list_jobs([jobs.RUNNING,
+                                                jobs.PENDING]):
+            if job.operation == 'sync' and job.plan_name == state.plan_name \
+                    and any(u['name'] == state.group_name
+                            for u in job.units) and not self._stale(job):
+                return job
+        return None
+
+    def _stale(self, job):
+        return job.state == jobs.RUNNING and \
+            self.runner.get(job.id).stale
+
+    def _start(self, state, due):
+        from geoflows import plan as plan_mod
+        busy = self._running_sync(state)
+        if busy is not None:
+            LOG.warning('%s: the sync of group %s (plan %s) due at %s is '
+                        'skipped: sync job %s is still %s', self.name,
+                        state.group_name, state.plan_name,
+                        checkpoints.isoformat(due), busy.id, busy.state)
+            return None
+        job_id = sync_job_id(state.plan_name, state.group_name, due)
+        try:
+            plan = plan_mod.from_document(state.plan, 'protected plan %s'
+                                          % state.plan_name)
+            self.runner.create('sync', plan, [state.group_name],
+                               job_id=job_id)
+        except exceptions.GeoflowsError as e:
+            LOG.error('%s: the sync of group %s (plan %s) due at %s cannot '
+                      'start: %s', self.name, state.group_name,
+                      state.plan_name, checkpoints.isoformat(due), e)
+            groups.record_sync(self.runner.store, state.plan_name,
+                               state.group_name, None, error=str(e))
+            return None
+        except Exception as e:
+            if _duplicate(e):  # another winner of the same slot made it
+                return None
+            raise
+        LOG.info('%s: sync of group %s (plan %s) due at %s: job %s',
+                 self.name, state.group_name, state.plan_name,
+                 checkpoints.isoformat(due), job_id)
+        self.post(self.runner.get(job_id))
+        return job_id
+
+
+def _duplicate(error):
+    from sqlalchemy import exc as sa_exc
+    return isinstance(error, sa_exc.IntegrityError)
+
+
+def run_every(runner, plan, names, interval, on_event=None, count=None,
+              report=print):
+    """Sync ``names`` of ``plan`` every ``interval`` seconds, here.
+
+    Returns after ``count`` syncs (None: until interrupted).  A sync that
+    fails is reported; the next one still runs.
+    """
+    done = 0
+    while count is None or done < count:
+        started = time.monotonic()
+        try:
+            job = runner.start('sync', plan, names, on_event=on_event)
+            report('sync job %s ended %s in %.1fs%s' % (
+                job.id, job.state, job.duration or 0,
+                ': %s' % job.error if job.error else ''))
+        except exceptions.GeoflowsError as e:
+            report('sync could not start: %s' % e)
+        done += 1
+        if count is not None and done >= count:
+            break
+        time.sleep(max(0.0, interval - (time.monotonic() - started)))
+    return done
