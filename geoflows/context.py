@@ -21,6 +21,42 @@ class Context(object):
         self.clouds = clouds
         self.store = store
         self.secrets = secrets
+        self.slots = Slots()
+
+
+class Slots(object):
+    """Counted slots per key (e.g. data copies in flight per site).
+
+    A holder takes ``count`` slots of ``key`` at once or none, up to
+    ``limit`` in all; taking again what one holds is a no-op, and so is
+    releasing what one does not hold, so that steps run again after a
+    failure, a retry or a revert keep the counts right.  They count what
+    this process runs (a job resumed elsewhere starts from zero there).
+    """
+
+    def __init__(self):
+        self._held = {}  # key -> {holder: count}
+        self._lock = threading.Lock()
+
+    def acquire(self, key, holder, count, limit):
+        """Take ``count`` slots (at most ``limit``); False if full."""
+        count = max(1, min(count, limit))
+        with self._lock:
+            held = self._held.setdefault(key, {})
+            if holder in held:
+                return True
+            if sum(held.values()) + count > limit:
+                return False
+            held[holder] = count
+            return True
+
+    def release(self, key, holder):
+        with self._lock:
+            self._held.get(key, {}).pop(holder, None)
+
+    def used(self, key):
+        with self._lock:
+            return sum(self._held.get(key, {}).values())
 
 
 def install(context):

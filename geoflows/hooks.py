@@ -60,8 +60,6 @@ import tempfile
 import time
 import urllib.parse
 
-import requests
-
 from geoflows import exceptions
 from geoflows import secrets
 
@@ -695,6 +693,7 @@ class _Runner(object):
             if isinstance(value, dict):
                 value = self._secret(value, 'secret of header %s' % name)
             headers[name] = str(value)
+        import requests  # only where a webhook is called: plans check fast
         body = _Bounded(self.output_limit, 'head')
         deadline = time.monotonic() + timeout
         session = requests.Session()
@@ -742,6 +741,7 @@ class _Runner(object):
 
 def _request_error(error, url, timeout):
     """A :class:`_Failed` for an exception of requests."""
+    import requests
     text = str(error)
     parts = urllib.parse.urlsplit(url)
     where = '%s:%s' % (parts.hostname, parts.port or (

@@ -31,6 +31,7 @@ def options_from_config(conf):
         'ready_attempts': conf.protection.ready_attempts,
         'ready_interval': conf.protection.ready_interval,
         'image_work_dir': conf.protection.work_dir,
+        'max_copies_per_site': conf.protection.max_copies_per_site,
         'hook_options': {'output_limit': conf.hooks.output_limit,
                          'pass_env': list(conf.hooks.pass_env)},
     }

@@ -234,6 +234,12 @@ protection_opts = [
                     'wait: 1 hour by default.'),
     cfg.FloatOpt('ready_interval', default=5.0, min=0.1,
                  help='Seconds between two of those checks.'),
+    cfg.IntOpt('max_copies_per_site', default=4, min=1,
+               help='How many data copies (a volume\'s snapshot and its '
+                    'backup or image) a controller makes at once at one '
+                    'site, so that protection never overloads a primary\'s '
+                    'storage: the VNFs beyond wait, before their quiesce '
+                    'window.  (Per controller process.)'),
     cfg.StrOpt('work_dir',
                help='Directory for the data of images in transit between '
                     'two sites\' Glance (each image is downloaded there, '

@@ -75,6 +75,13 @@ def vnf(spec, options):
     vnf_hooks = spec['hooks']
     servers = spec['vnf']['servers']
     data = items(spec, options)
+    holder = '%s@%s' % (spec['unit'], spec['checkpoint_tag'])
+    if data:
+        flow.add(linear_flow.Flow('copies.slots', retry=base.PacedRetry(
+            'copies.slots.retry', options['ready_attempts'],
+            options['ready_interval'])).add(protection.AcquireCopySlots(
+                'copies.slots.taken', spec['source'], holder, len(data),
+                options.get('max_copies_per_site', 4))))
     if hooks_mod.has_hooks(vnf_hooks, hooks_mod.PRE_SYNC):
         flow.add(hooks.HookTask('hooks.pre_sync', spec, hooks_mod.PRE_SYNC))
     quiesce = linear_flow.Flow('quiesce')
@@ -97,6 +104,9 @@ def vnf(spec, options):
     for method, item in data:
         copies.add(*method.copy(item))
     flow.add(copies)
+    if data:
+        flow.add(protection.ReleaseCopySlots('copies.slots.given',
+                                             spec['source'], holder))
     if hooks_mod.has_hooks(vnf_hooks, hooks_mod.POST_SYNC):
         flow.add(hooks.HookTask('hooks.post_sync', spec,
                                 hooks_mod.POST_SYNC))

@@ -124,23 +124,24 @@ class Method(object, metaclass=abc.ABCMeta):
         return set()
 
 
-@functools.lru_cache(maxsize=None)
-def _manager():
-    from stevedore import extension
-    return extension.ExtensionManager(NAMESPACE, invoke_on_load=True)
+def _entry_points():
+    import importlib.metadata
+    return {ep.name: ep for ep in
+            importlib.metadata.entry_points(group=NAMESPACE)}
 
 
 def names():
-    """The installed methods' names."""
-    return sorted(ext.name for ext in _manager())
+    """The installed methods' names (read without importing them)."""
+    return sorted(_entry_points())
 
 
+@functools.lru_cache(maxsize=None)
 def get(name):
     """The method registered as ``name``."""
     from geoflows import exceptions
-    for ext in _manager():
-        if ext.name == name:
-            return ext.obj
-    raise exceptions.GeoflowsError(
-        'unknown replication method %r (installed: %s)'
-        % (name, ', '.join(names())))
+    found = _entry_points().get(name)
+    if found is None:
+        raise exceptions.GeoflowsError(
+            'unknown replication method %r (installed: %s)'
+            % (name, ', '.join(names())))
+    return found.load()()

@@ -11,8 +11,6 @@ empty volume of the same size only when no standby holds one.
 """
 
 from geoflows import replication
-from geoflows.tasks import base
-from geoflows.tasks import volume as volume_tasks
 
 
 class Application(replication.Method):
@@ -21,9 +19,12 @@ class Application(replication.Method):
     consistent_with_quiesce = False
 
     def copy(self, item):
-        return [Record(item)]
+        from geoflows.tasks import replication as steps
+        return [steps.ApplicationRecord(item)]
 
     def restore(self, item, record, volume_name):
+        from geoflows.tasks import base
+        from geoflows.tasks import volume as volume_tasks
         empty = volume_tasks.Volume(
             item.key + '.volume', item.target, volume_name,
             marker=item.marker, size=item.volume['size'],
@@ -33,18 +34,3 @@ class Application(replication.Method):
 
     def prune(self, clouds, record):
         return []
-
-
-class Record(base.GeoflowsTask):
-    """The item's record: the application owns the copy."""
-
-    def __init__(self, item):
-        super().__init__(item.record_key, item.target,
-                         provides=item.record_key)
-        self.item = item
-
-    def execute(self):
-        return {'method': 'application',
-                'volume': self.item.volume['source_id'],
-                'size': self.item.volume['size'],
-                'source': self.item.source, 'target': self.item.target}

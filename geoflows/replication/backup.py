@@ -16,13 +16,7 @@ Options (per data item in the plan): ``max_chain``, the most backups in a
 chain (a full one and its incrementals; default: the group's retention).
 """
 
-from taskflow.patterns import linear_flow
-
-from geoflows import clouds as clouds_mod
-from geoflows import exceptions
 from geoflows import replication
-from geoflows.tasks import base
-from geoflows.tasks import volume as volume_tasks
 
 
 class Backup(replication.Method):
@@ -44,11 +38,13 @@ class Backup(replication.Method):
     # -- resources of one item ---------------------------------------------
 
     def _snapshot(self, item):
+        from geoflows.tasks import volume as volume_tasks
         return volume_tasks.Snapshot(
             item.key + '.snapshot', item.source, item.name,
             marker=item.marker, volume_id=item.volume['source_id'])
 
     def _backup(self, item):
+        from geoflows.tasks import volume as volume_tasks
         return volume_tasks.Backup(
             item.key + '.backup', item.source, item.name, marker=item.marker,
             parents={'snapshot': item.key + '.snapshot'},
@@ -57,6 +53,7 @@ class Backup(replication.Method):
             max_chain=item.options.get('max_chain', item.retention))
 
     def _imported(self, item):
+        from geoflows.tasks import volume as volume_tasks
         return volume_tasks.ImportedBackup(
             item.key + '.imported', item.target, item.name,
             marker=item.marker,
@@ -66,11 +63,15 @@ class Backup(replication.Method):
     # -- steps -------------------------------------------------------------
 
     def snapshot(self, item):
+        from geoflows.tasks import base
         snapshot = self._snapshot(item)
         return [base.Probe(snapshot), base.Ensure(snapshot),
                 _waiting(snapshot, item, 'available')]
 
     def copy(self, item):
+        from geoflows.tasks import base
+        from geoflows.tasks import replication as steps
+        from geoflows.tasks import volume as volume_tasks
         snapshot = self._snapshot(item)
         backup = self._backup(item)
         imported = self._imported(item)
@@ -78,21 +79,24 @@ class Backup(replication.Method):
             item.key + '.export', item.source, item.name,
             parents={'backup': item.key + '.backup'})
         return [
-            ChainProbe(item), base.Probe(backup), base.Ensure(backup),
+            steps.ChainProbe(item), base.Probe(backup), base.Ensure(backup),
             _waiting(backup, item, 'available'),
             volume_tasks.DeleteAfterUse(
                 snapshot, after=[item.key + '.backup.ready']),
             volume_tasks.ExportBackup(export),
             base.Probe(imported), base.Ensure(imported),
             _waiting(imported, item, 'available'),
-            Record(item)]
+            steps.BackupRecord(item)]
 
     def restore(self, item, record, volume_name):
+        from geoflows.tasks import base
+        from geoflows.tasks import replication as steps
+        from geoflows.tasks import volume as volume_tasks
         restored = volume_tasks.Volume(
             item.key + '.volume', item.target, volume_name,
             marker=item.marker, parents={'backup': item.key + '.copy'},
             source_id=item.volume['source_id'])
-        return [Copy(item.key + '.copy', item.target, record),
+        return [steps.CopyRef(item.key + '.copy', item.target, record),
                 base.Probe(restored), base.Ensure(restored),
                 _waiting(restored, item, 'available')]
 
@@ -101,6 +105,7 @@ class Backup(replication.Method):
 
     def prune(self, clouds, record):
         """Delete the backup at the target, then at the source."""
+        from geoflows import clouds as clouds_mod
         deleted = []
         for site_key in ('target', 'source'):
             site = record[site_key]
@@ -118,78 +123,10 @@ class Backup(replication.Method):
 
 
 def _waiting(resource, item, status):
+    from taskflow.patterns import linear_flow
+
+    from geoflows.tasks import base
     attempts, interval = item.wait
     return linear_flow.Flow(resource.key + '.wait', retry=base.PacedRetry(
         resource.key + '.retry', attempts, interval)).add(
         base.WaitStatus(resource, ready=(status,)))
-
-
-class ChainProbe(base.GeoflowsTask):
-    """Our earlier backups of the volume since its last full one."""
-
-    def __init__(self, item):
-        super().__init__(item.key + '.chain', item.source,
-                         provides=item.key + '.chain')
-        self.item = item
-
-    def execute(self):
-        resource = volume_tasks.Backup(
-            self.item.key + '.backup', self.item.source, self.item.name,
-            marker=self.item.marker, volume_id=self.item.volume['source_id'],
-            chain_prefix=self.item.chain_prefix)
-        cinder = self.client('block_storage')
-        with self.api('list the backups of volume %s'
-                      % self.item.volume['source_id']):
-            chain = resource.chain(cinder)
-        since_full = []
-        for backup in reversed(chain):
-            since_full.insert(0, backup.id)
-            if not backup.is_incremental:
-                break
-        return {'ids': since_full}
-
-
-class Record(base.GeoflowsTask):
-    """The copy record of the item, for the checkpoint."""
-
-    def __init__(self, item):
-        super().__init__(item.record_key, item.target,
-                         requires=['backup', 'imported', 'chain'],
-                         rebind={'backup': item.key + '.backup',
-                                 'imported': item.key + '.imported',
-                                 'chain': item.key + '.chain'},
-                         provides=item.record_key)
-        self.item = item
-
-    def execute(self, backup, imported, chain):
-        if imported['id'] != backup['id']:
-            raise exceptions.ResourceError(
-                'the backup imported at site %r has id %s, not the source\'s'
-                ' %s' % (self.item.target['name'], imported['id'],
-                         backup['id']))
-        if imported.get('size') != backup.get('size'):
-            raise exceptions.ResourceError(
-                'the backup imported at site %r has size %s GiB, the '
-                'source\'s %s GiB' % (self.item.target['name'],
-                                      imported.get('size'),
-                                      backup.get('size')))
-        return {'method': 'backup',
-                'volume': self.item.volume['source_id'],
-                'backup_id': backup['id'],
-                'incremental': backup.get('incremental', False),
-                # What it needs to be restored: its chain, oldest first.
-                'chain': chain['ids'] if backup.get('incremental') else [],
-                'size': backup.get('size'),
-                'created_at': backup.get('created_at'),
-                'source': self.item.source, 'target': self.item.target}
-
-
-class Copy(base.GeoflowsTask):
-    """The copy a restore starts from, as a parent description."""
-
-    def __init__(self, name, site, record):
-        super().__init__(name, site, provides=name)
-        self.record = record
-
-    def execute(self):
-        return {'id': self.record['backup_id'], 'owned': False}

@@ -232,7 +232,7 @@ class VolumeAttachment(base.Resource):
         return None
 
     def create(self, compute, parents):
-        attrs = {'volume_id': parents['volume']['id']}
+        attrs = {'volume': parents['volume']['id']}
         if self.params.get('device'):
             attrs['device'] = self.params['device']
         return compute.create_volume_attachment(parents['server']['id'],

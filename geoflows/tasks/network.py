@@ -328,19 +328,22 @@ class SecurityGroupRule(base.Resource):
         remote = parents.get('remote_group')
         return remote['id'] if remote else None
 
+    # openstacksdk's names of the API's fields.
+    _SDK_NAMES = {'ethertype': 'ether_type'}
+
     def find(self, net, parents):
         remote = self._remote(parents)
         for rule in net.security_group_rules(
                 security_group_id=parents['group']['id']):
-            if all(_same(getattr(rule, key, None), self.params.get(key))
-                   for key in self._MATCH) and \
+            if all(_same(getattr(rule, self._SDK_NAMES.get(key, key), None),
+                         self.params.get(key)) for key in self._MATCH) and \
                     (rule.remote_group_id or None) == remote:
                 return rule
         return None
 
     def create(self, net, parents):
-        attrs = {key: self.params[key] for key in self._MATCH
-                 if self.params.get(key) is not None}
+        attrs = {self._SDK_NAMES.get(key, key): self.params[key]
+                 for key in self._MATCH if self.params.get(key) is not None}
         if self._remote(parents):
             attrs['remote_group_id'] = self._remote(parents)
         return net.create_security_group_rule(

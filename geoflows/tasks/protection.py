@@ -217,3 +217,49 @@ def _prune(clouds, method, record):
                     'next sync tries again', record['method'],
                     record.get('volume'), e)
         return None
+
+
+class AcquireCopySlots(base.GeoflowsTask):
+    """Wait for room at the source site for this VNF's data copies.
+
+    ``[protection] max_copies_per_site`` bounds the snapshots and backups
+    in flight per site, so that protection never overloads the primary;
+    taken before the quiesce window (a quiesced VNF never waits for room)
+    and given back once its copies are done (:class:`ReleaseCopySlots`)
+    or by its revert.  Run it alone in a subflow paced by a PacedRetry.
+    """
+
+    def __init__(self, name, site, holder, count, limit):
+        super().__init__(name, site, provides=name)
+        self.holder = holder
+        self.count = count
+        self.limit = limit
+
+    @property
+    def key(self):
+        return 'copies:%s' % self.site['name']
+
+    def execute(self):
+        from geoflows import exceptions
+        if not self.ctx.slots.acquire(self.key, self.holder, self.count,
+                                      self.limit):
+            raise exceptions.NotReady(
+                'site %r already has %d data copies in flight ([protection]'
+                ' max_copies_per_site = %d)' % (
+                    self.site['name'], self.ctx.slots.used(self.key),
+                    self.limit))
+        return {'slots': min(self.count, self.limit)}
+
+    def revert(self, *args, **kwargs):
+        self.ctx.slots.release(self.key, self.holder)
+
+
+class ReleaseCopySlots(base.GeoflowsTask):
+
+    def __init__(self, name, site, holder):
+        super().__init__(name, site, provides=name)
+        self.holder = holder
+
+    def execute(self):
+        self.ctx.slots.release('copies:%s' % self.site['name'], self.holder)
+        return True

@@ -135,7 +135,7 @@ def deploy(conn, prefix='', public='public', wait=120.0):
                   'port_range_max': 8100, 'remote_group_id': group.id}):
         net.create_security_group_rule(security_group_id=group.id,
                                        direction='ingress',
-                                       ethertype='IPv4', **rule)
+                                       ether_type='IPv4', **rule)
     compute.create_keypair(name=prefix + 'vnf-key', public_key=PUBLIC_KEY)
     flavor = compute.create_flavor(name=prefix + 'vnf-small', **FLAVOR)
     compute.create_flavor_extra_specs(flavor, FLAVOR_SPECS)
@@ -177,8 +177,7 @@ def deploy(conn, prefix='', public='public', wait=120.0):
         if volume:
             _wait(lambda: cinder.get_volume(ids[volume]).status,
                   'available', 'volume %s%s' % (prefix, volume), wait)
-            compute.create_volume_attachment(ids[name],
-                                             volume_id=ids[volume])
+            compute.create_volume_attachment(ids[name], volume=ids[volume])
     for name, _ports, volume, _group, _meta in SERVERS:
         if volume:
             _wait(lambda: cinder.get_volume(ids[volume]).status, 'in-use',

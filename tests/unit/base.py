@@ -24,6 +24,7 @@ OPTIONS = {
     'ready_attempts': 5,
     'ready_interval': 0.0,
     'image_work_dir': None,
+    'max_copies_per_site': 4,
     'hook_options': {},
 }
 

@@ -552,8 +552,13 @@ class FakeNetwork(sfc.SfcApi, base.FakeProxy):
 
     def _view(self, kind, row, resource):
         if kind == 'security_group':
-            resource['security_group_rules'] = self._list(
-                'security_group_rule', security_group_id=row.id)
+            # Neutron embeds the rules as its API writes them (ethertype,
+            # not the SDK's ether_type).
+            resource['security_group_rules'] = [
+                {('ethertype' if k == 'ether_type' else k): v
+                 for k, v in dict(rule).items()}
+                for rule in self._list('security_group_rule',
+                                       security_group_id=row.id)]
         return resource
 
     # -- BGPVPN ---------------------------------------------------------------

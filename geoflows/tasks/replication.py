@@ -1,0 +1,97 @@
+"""Steps of the replication methods: what a copy is, for the checkpoint.
+
+Each method (geoflows.replication) builds its steps from the tasks of the
+services (volume, image, ...) and these: the probe of a volume's backup
+chain, and the steps that make a data item's *copy record*, the JSON dict
+the checkpoint keeps of where the copy is and how to restore it.
+"""
+
+from geoflows import exceptions
+from geoflows.tasks import base
+from geoflows.tasks import volume as volume_tasks
+
+
+class ChainProbe(base.GeoflowsTask):
+    """Our earlier backups of the volume since its last full one."""
+
+    def __init__(self, item):
+        super().__init__(item.key + '.chain', item.source,
+                         provides=item.key + '.chain')
+        self.item = item
+
+    def execute(self):
+        resource = volume_tasks.Backup(
+            self.item.key + '.backup', self.item.source, self.item.name,
+            marker=self.item.marker, volume_id=self.item.volume['source_id'],
+            chain_prefix=self.item.chain_prefix)
+        cinder = self.client('block_storage')
+        with self.api('list the backups of volume %s'
+                      % self.item.volume['source_id']):
+            chain = resource.chain(cinder)
+        since_full = []
+        for backup in reversed(chain):
+            since_full.insert(0, backup.id)
+            if not backup.is_incremental:
+                break
+        return {'ids': since_full}
+
+
+class BackupRecord(base.GeoflowsTask):
+    """The copy record of the item, for the checkpoint."""
+
+    def __init__(self, item):
+        super().__init__(item.record_key, item.target,
+                         requires=['backup', 'imported', 'chain'],
+                         rebind={'backup': item.key + '.backup',
+                                 'imported': item.key + '.imported',
+                                 'chain': item.key + '.chain'},
+                         provides=item.record_key)
+        self.item = item
+
+    def execute(self, backup, imported, chain):
+        if imported['id'] != backup['id']:
+            raise exceptions.ResourceError(
+                'the backup imported at site %r has id %s, not the source\'s'
+                ' %s' % (self.item.target['name'], imported['id'],
+                         backup['id']))
+        if imported.get('size') != backup.get('size'):
+            raise exceptions.ResourceError(
+                'the backup imported at site %r has size %s GiB, the '
+                'source\'s %s GiB' % (self.item.target['name'],
+                                      imported.get('size'),
+                                      backup.get('size')))
+        return {'method': 'backup',
+                'volume': self.item.volume['source_id'],
+                'backup_id': backup['id'],
+                'incremental': backup.get('incremental', False),
+                # What it needs to be restored: its chain, oldest first.
+                'chain': chain['ids'] if backup.get('incremental') else [],
+                'size': backup.get('size'),
+                'created_at': backup.get('created_at'),
+                'source': self.item.source, 'target': self.item.target}
+
+
+class CopyRef(base.GeoflowsTask):
+    """The copy a restore starts from, as a parent description."""
+
+    def __init__(self, name, site, record):
+        super().__init__(name, site, provides=name)
+        self.record = record
+
+    def execute(self):
+        return {'id': self.record['backup_id'], 'owned': False}
+
+
+class ApplicationRecord(base.GeoflowsTask):
+    """The item's record: the application owns the copy."""
+
+    def __init__(self, item):
+        super().__init__(item.record_key, item.target,
+                         provides=item.record_key)
+        self.item = item
+
+    def execute(self):
+        return {'method': 'application',
+                'volume': self.item.volume['source_id'],
+                'size': self.item.volume['size'],
+                'source': self.item.source, 'target': self.item.target}
