@@ -76,13 +76,22 @@ class Quiesce(HookTask):
                       self.server['name'], self.spec['vnf']['name'], e)
 
     def _unquiesced(self, job_id):
+        """Whether this job's unquiesce step of the server succeeded.
+
+        Read from its recorded result: by the time this revert runs, a
+        revert has already marked the unquiesce step itself REVERTED.
+        """
+        import json
         try:
             steps = self.ctx.store.job_steps(job_id)
         except Exception:  # unknown: unquiesce (hooks are idempotent)
             return False
-        return any(step['unit'] == self.spec['unit'] and
-                   step['name'] == self.unquiesce_step and
-                   step['state'] == 'SUCCESS' for step in steps)
+        for step in steps:
+            if step['unit'] == self.spec['unit'] and \
+                    step['name'] == self.unquiesce_step and step['data']:
+                result = json.loads(step['data']).get('results')
+                return isinstance(result, dict) and result.get('ok') is True
+        return False
 
 
 class Unquiesce(HookTask):
