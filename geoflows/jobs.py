@@ -8,6 +8,10 @@ States::
                    │                was undone (also after "job revert")
                    ├──> FAILED      failed and kept for inspection, or its
                    │                revert failed: resume or revert it
+                   ├──> PARTIAL     (takeover, failback) some units failed,
+                   │                each undone alone, and those that need
+                   │                them were skipped; the others
+                   │                succeeded: resume runs only those
                    └──> SUSPENDED   stopped on request (abort --keep, Ctrl-C):
                                     resume or revert it
 
@@ -25,6 +29,7 @@ SUCCESS = 'SUCCESS'
 FAILED = 'FAILED'
 REVERTED = 'REVERTED'
 SUSPENDED = 'SUSPENDED'
+PARTIAL = 'PARTIAL'
 
 FINAL_STATES = (SUCCESS, REVERTED)
 
@@ -36,11 +41,11 @@ def settled(job):
     """Whether ``job`` reached an outcome that nobody will change unasked.
 
     SUCCESS and REVERTED; FAILED (kept for inspection, a failed revert, or
-    given up by conductors); SUSPENDED on an operator's request.  A job
-    SUSPENDED without a request was handed over by a stopping conductor and
-    goes on elsewhere.
+    given up by conductors); PARTIAL; SUSPENDED on an operator's request.
+    A job SUSPENDED without a request was handed over by a stopping
+    conductor and goes on elsewhere.
     """
-    if job.state in FINAL_STATES or job.state == FAILED:
+    if job.state in FINAL_STATES or job.state in (FAILED, PARTIAL):
         return True
     return job.state == SUSPENDED and bool(job.abort_requested)
 

@@ -37,6 +37,17 @@ def options_from_config(conf):
     }
 
 
+# Operations whose failed units are undone alone while the others go on (a
+# disaster takeover that undid itself because one VNF of 500 failed would
+# be the worst outcome of all); the others revert the whole job.
+ISOLATING = ('takeover', 'failback', 'drill')
+
+
+def failure_policy(operation):
+    """'isolate' (see geoflows.runner.ISOLATE) or 'revert'."""
+    return 'isolate' if operation in ISOLATING else 'revert'
+
+
 def _select(plan, names):
     if not plan.interconnects:
         raise exceptions.GeoflowsError(

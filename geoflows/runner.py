@@ -51,6 +51,10 @@ from geoflows import store as store_mod
 LOG = logging.getLogger(__name__)
 
 INJECTED = queries.INJECTED
+#: The failure policy of takeovers and failbacks (the job option
+#: failure_policy): a failed unit is undone alone, the units that need it
+#: are skipped, the others go on, and the job ends PARTIAL.
+ISOLATE = 'isolate'
 
 
 def owner_id():
@@ -231,7 +235,8 @@ class Runner(object):
         """Record a job of ``units`` (see geoflows.operations)."""
         options = dict(self.options, keep_on_failure=(
             self.keep_on_failure if keep_on_failure is None
-            else keep_on_failure))
+            else keep_on_failure),
+            failure_policy=operations.failure_policy(operation))
         built = set()
         for unit in units:  # fail now, not in the middle of the job
             if unit['flow'] not in built:
@@ -372,11 +377,18 @@ class _JobRun(object):
         self.graph = networkx.DiGraph()
         self.graph.add_nodes_from(self.units)
         for unit in job.units:
+            # "after": needs the unit to have succeeded; "follows": to
+            # have ended, whatever its outcome (priorities at a takeover).
+            for before in unit.get('follows', ()):
+                self.graph.add_edge(before, unit['name'], needs=False)
             for before in unit['after']:
-                self.graph.add_edge(before, unit['name'])
+                self.graph.add_edge(before, unit['name'], needs=True)
+        self.isolate = self.options.get('failure_policy') == ISOLATE
         self.book = runner.backend.get_connection().get_logbook(job.id)
         self.details = {fd.name: fd for fd in self.book}
         self.failures = []
+        self.failed = {}  # unit -> why (isolating failures)
+        self.skipped = {}  # unit -> why
         self._stop = threading.Event()
         self._abort = None
         self._engines = {}
@@ -421,6 +433,10 @@ class _JobRun(object):
                 if not self.failures and self._abort is None:
                     self._finish(jobs.SUCCESS, result=self._reports())
                     return
+                if self.isolate and self._abort is None:
+                    self._finish(jobs.PARTIAL, error=self._partial_error(),
+                                 result=self._reports())
+                    return
                 keep = (self._abort == 'keep' if self._abort
                         else self.options.get('keep_on_failure'))
                 error = ('; '.join(self.failures) if self.failures
@@ -458,29 +474,53 @@ class _JobRun(object):
             for ad in fd:
                 if ad.name == 'report' and ad.state == states.SUCCESS:
                     reports[name] = ad.results
-        return {'units': reports}
+        result = {'units': reports}
+        if self.isolate:
+            result.update(failed=dict(self.failed),
+                          skipped=dict(self.skipped))
+        return result
+
+    def _partial_error(self):
+        parts = []
+        if self.failed:
+            parts.append('%d unit%s failed and %s undone (%s)' % (
+                len(self.failed), '' if len(self.failed) == 1 else 's',
+                'was' if len(self.failed) == 1 else 'were',
+                '; '.join(self.failures)))
+        if self.skipped:
+            parts.append('%d skipped (%s)' % (len(self.skipped), '; '.join(
+                '%s: %s' % item for item in sorted(self.skipped.items()))))
+        return ('%s; the other units succeeded. Fix the cause, then '
+                '"geoflows job resume %s" runs only these, or "geoflows job '
+                'revert %s" undoes the whole job' % (
+                    ', '.join(parts), self.job.id, self.job.id))
 
     def _forward(self):
-        """Run units as their predecessors succeed, until done or stop.
+        """Run units as their predecessors end, until done or stop.
 
         Bookkeeping is per completed unit (remaining predecessors, a queue
         of ready units, at most max_parallel_units submitted), so that its
-        cost per unit stays flat however large the job.
+        cost per unit stays flat however large the job.  A unit that fails
+        stops the job (then reverted, or kept); when isolating failures, it
+        was reverted alone, the units that need it are skipped, and the
+        others go on.
         """
         done = {name for name, fd in self.details.items()
                 if fd.state == states.SUCCESS}
         # A unit reverted by its engine before this process stopped failed:
-        # the job goes on to revert, it does not run the unit again.
-        for name, fd in self.details.items():
-            if fd.state == states.REVERTED:
-                self.failures.extend(self._unit_failures(name))
-                self._stop.set()
+        # the job goes on to revert, it does not run the unit again (when
+        # isolating, it runs again: that is what a resume is for).
+        if not self.isolate:
+            for name, fd in self.details.items():
+                if fd.state == states.REVERTED:
+                    self.failures.extend(self._unit_failures(name))
+                    self._stop.set()
         waiting = {name: sum(1 for p in self.graph.predecessors(name)
                              if p not in done)
                    for name in self.graph if name not in done}
         ready = collections.deque(name for name in waiting
                                   if not waiting[name])
-        finished = queue.Queue()  # (name, succeeded) as units end
+        finished = queue.Queue()  # (name, future) as units end
         running = 0
         limit = self.runner.max_parallel_units
         while True:
@@ -494,13 +534,51 @@ class _JobRun(object):
                 return
             name, future = finished.get()
             running -= 1
-            if not future.result():
-                self._stop.set()
+            succeeded, messages = future.result()
+            self.failures.extend(messages)
+            if not succeeded:
+                if not self.isolate or self._abort:
+                    self._stop.set()
+                    continue
+                self.failed[name] = '; '.join(messages) or 'failed'
+                ready.extend(self._skip_dependents(name, waiting))
+            self._ended(name, waiting, ready, succeeded)
+
+    def _ended(self, name, waiting, ready, succeeded):
+        for successor in self.graph.successors(name):
+            if successor in self.skipped:
                 continue
+            if not succeeded and self.graph[name][successor]['needs']:
+                continue  # skipped with its dependents already
+            waiting[successor] -= 1
+            if not waiting[successor]:
+                ready.append(successor)
+
+    def _skip_dependents(self, failed, waiting):
+        """Skip what needs ``failed``, and what needs those.
+
+        Returns the units that become ready: those that only follow a
+        skipped one.
+        """
+        became_ready = []
+        stack = [(failed, failed)]
+        while stack:
+            name, cause = stack.pop()
             for successor in self.graph.successors(name):
-                waiting[successor] -= 1
-                if not waiting[successor]:
-                    ready.append(successor)
+                if successor in self.skipped:
+                    continue
+                if self.graph[name][successor]['needs']:
+                    self.skipped[successor] = (
+                        'needs %s, which %s' % (
+                            name, 'failed' if name == failed
+                            else 'was skipped'))
+                    stack.append((successor, cause))
+                elif name != failed:
+                    # It only follows a skipped unit: that one has ended.
+                    waiting[successor] -= 1
+                    if not waiting[successor]:
+                        became_ready.append(successor)
+        return became_ready
 
     def _load(self, name, keep):
         unit = self.units[name]
@@ -566,35 +644,36 @@ class _JobRun(object):
         return messages
 
     def _run_unit(self, name):
-        """Run one unit forward; True if it succeeded."""
+        """Run one unit forward; (succeeded, why it failed)."""
         keep = bool(self.options.get('keep_on_failure'))
         try:
             flow, engine = self._load(name, keep)
             storage = engine.storage
+            again = (states.FAILURE, states.REVERTED) if self.isolate \
+                else (states.FAILURE,)
             # Steps that failed in an earlier attempt (kept for
-            # inspection) are retried.
+            # inspection, or undone when failures are isolated) are
+            # retried.
             for atom, (state, _intent) in storage.get_atoms_states(
                     atom_names(flow)).items():
-                if state == states.FAILURE:
+                if state in again:
                     storage.set_atom_state(atom, states.PENDING)
                     storage.set_atom_intention(atom, states.EXECUTE)
-            if storage.get_flow_state() == states.FAILURE:
+            if storage.get_flow_state() in again:
                 storage.set_flow_state(states.RUNNING)
             state = self._run_engine(name, engine)
         except exceptions.GeoflowsError as e:
-            self.failures.append('%s: %s' % (name, e))
-            return False
+            return False, ['%s: %s' % (name, e)]
         except Exception as e:
             LOG.exception('unit %s of job %s broke', name, self.job.id)
-            self.failures.append('%s: %s: %s' % (
-                name, type(e).__name__, secrets.mask(str(e))))
-            return False
+            return False, ['%s: %s: %s' % (
+                name, type(e).__name__, secrets.mask(str(e)))]
         if state == states.SUCCESS:
-            return True
-        if state != states.SUSPENDED or not self._abort:
-            self.failures.extend(self._unit_failures(name) or [
-                '%s: ended %s' % (name, state)])
-        return False
+            return True, []
+        if state == states.SUSPENDED and self._abort:
+            return False, []
+        return False, self._unit_failures(name) or [
+            '%s: ended %s' % (name, state)]
 
     def _backward(self, reason):
         """Revert every unit that ran, dependents first."""

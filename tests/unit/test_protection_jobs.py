@@ -36,8 +36,7 @@ class ProtectionTestCase(base.CloudTestCase):
         self.hook_log = os.path.join(self.tmp, 'hooks.log')
 
     def with_hooks(self, vnf='pgw'):
-        """The plan, with hooks on ``vnf`` that log what they are called
-        for."""
+        """The plan, with hooks on ``vnf`` that log their calls."""
         script = os.path.join(self.tmp, 'hook.sh')
         with open(script, 'w') as f:
             f.write('#!/bin/sh\necho "$GEOFLOWS_HOOK_POINT $GEOFLOWS_SERVER"'

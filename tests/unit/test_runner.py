@@ -445,8 +445,12 @@ class _Record(task.Task):
 
 class _Fail(task.Task):
 
+    #: units whose failing step stops failing (the cause was fixed)
+    fixed = set()
+
     def execute(self):
-        raise RuntimeError('unit %s fails' % self.name)
+        if self.name not in self.fixed:
+            raise RuntimeError('unit %s fails' % self.name)
 
 
 class TestUnitGraph(base.CloudTestCase):
@@ -455,6 +459,7 @@ class TestUnitGraph(base.CloudTestCase):
     def setUp(self):
         super().setUp()
         _Record.log = []
+        _Fail.fixed = set()
 
         def factory(args, options):
             flow = linear_flow.Flow(args['name']).add(_Record(args['name']))
@@ -464,13 +469,17 @@ class TestUnitGraph(base.CloudTestCase):
         self.useFixture(fixtures.MockPatchObject(
             flows, 'FACTORIES', dict(flows.FACTORIES, record=factory)))
 
-    def run_units(self, units):
+    def run_units(self, units, policy='revert', follows=None):
+        follows = follows or {}
         self.useFixture(fixtures.MockPatch(
             'geoflows.operations.build_units',
-            lambda operation, plan, names: [
+            lambda operation, plan, names, **kwargs: [
                 {'name': name, 'flow': 'record',
                  'args': {'name': name, 'fail': fail}, 'after': after,
+                 'follows': follows.get(name, []),
                  'locks': []} for name, after, fail in units]))
+        self.useFixture(fixtures.MockPatch(
+            'geoflows.operations.failure_policy', lambda operation: policy))
         return self.runner.start('interconnect.setup', base.make_plan())
 
     def test_dependencies_order_the_units(self):
@@ -493,6 +502,61 @@ class TestUnitGraph(base.CloudTestCase):
         job = self.run_units([('a', [], True), ('b', ['a'], False)])
         self.assertEqual(jobs.REVERTED, job.state)
         self.assertNotIn(('run', 'b'), _Record.log)
+
+
+class TestIsolatedFailures(TestUnitGraph):
+    """Takeovers: a failed unit is undone alone, the others go on."""
+
+    UNITS = [('a', [], True), ('b', ['a'], False), ('c', ['b'], False),
+             ('d', [], False), ('e', [], False)]
+
+    def test_a_failed_unit_is_undone_alone_its_dependents_skipped(self):
+        job = self.run_units(self.UNITS, policy='isolate',
+                             follows={'e': ['a']})
+        self.assertEqual(jobs.PARTIAL, job.state)
+        log = _Record.log
+        self.assertLess(log.index(('run', 'a')), log.index(('revert', 'a')))
+        self.assertIn(('run', 'd'), log)
+        # e follows a: it starts once a has ended, whatever its outcome.
+        self.assertLess(log.index(('revert', 'a')), log.index(('run', 'e')))
+        self.assertNotIn(('run', 'b'), log)
+        self.assertNotIn(('run', 'c'), log)
+        self.assertNotIn(('revert', 'd'), log)
+        self.assertEqual(['a'], list(job.result['failed']))
+        self.assertIn('unit a-fail fails', job.result['failed']['a'])
+        self.assertEqual({'b': 'needs a, which failed',
+                          'c': 'needs b, which was skipped'},
+                         job.result['skipped'])
+        self.assertIn('1 unit failed and was undone', job.error)
+        self.assertIn('2 skipped', job.error)
+        self.assertIn('geoflows job resume %s' % job.id, job.error)
+        self.assertTrue(jobs.settled(job))
+
+    def test_resume_runs_only_what_failed_or_was_skipped(self):
+        job = self.run_units(self.UNITS, policy='isolate')
+        _Record.log = []
+        _Fail.fixed.add('a-fail')
+        job = self.runner.resume(job.id)
+        self.assertEqual(jobs.SUCCESS, job.state, job.error)
+        self.assertEqual([('run', 'a'), ('run', 'b'), ('run', 'c')],
+                         _Record.log)
+
+    def test_revert_of_a_partial_job_undoes_what_succeeded(self):
+        job = self.run_units(self.UNITS, policy='isolate')
+        _Record.log = []
+        job = self.runner.revert(job.id)
+        self.assertEqual(jobs.REVERTED, job.state)
+        self.assertEqual({('revert', 'd'), ('revert', 'e')},
+                         set(_Record.log))
+
+    def test_skipped_units_still_let_their_followers_run(self):
+        job = self.run_units([('a', [], True), ('b', ['a'], False),
+                              ('c', [], False)], policy='isolate',
+                             follows={'c': ['b']})
+        self.assertEqual(jobs.PARTIAL, job.state)
+        self.assertIn(('run', 'c'), _Record.log)
+        self.assertEqual({'b': 'needs a, which failed'},
+                         job.result['skipped'])
 
 
 class TestAtomNames(base.TestCase):
