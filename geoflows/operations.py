@@ -10,7 +10,7 @@ from geoflows import exceptions
 
 INTERCONNECT_OPERATIONS = ('interconnect.setup', 'interconnect.check',
                            'interconnect.teardown')
-PROTECTION_OPERATIONS = ('protect', 'sync')
+PROTECTION_OPERATIONS = ('protect', 'sync', 'takeover')
 OPERATIONS = INTERCONNECT_OPERATIONS + PROTECTION_OPERATIONS
 
 
@@ -32,6 +32,7 @@ def options_from_config(conf):
         'ready_interval': conf.protection.ready_interval,
         'image_work_dir': conf.protection.work_dir,
         'max_copies_per_site': conf.protection.max_copies_per_site,
+        'fence_timeout': conf.protection.fence_timeout,
         'hook_options': {'output_limit': conf.hooks.output_limit,
                          'pass_env': list(conf.hooks.pass_env)},
     }
@@ -79,6 +80,10 @@ def build_units(operation, plan, names=None, context=None, options=None):
         raise exceptions.GeoflowsError(
             'unknown operation %r (known: %s)'
             % (operation, ', '.join(OPERATIONS)))
+    if operation == 'takeover':
+        from geoflows import takeover_units
+        return takeover_units.build(operation, plan, names, context,
+                                    options or {})
     if operation in PROTECTION_OPERATIONS:
         from geoflows import protection_units
         return protection_units.build(operation, plan, names, context,

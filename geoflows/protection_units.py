@@ -99,6 +99,12 @@ def _protect(plan, group, inv):
     return units
 
 
+def sync_vnf_spec(plan, group, inv, vnf_doc, tag, captured_at):
+    """The spec of a VNF's copies (a sync, a planned takeover's final)."""
+    return dict(_vnf_spec(plan, group, inv, vnf_doc), checkpoint_tag=tag,
+                captured_at=captured_at)
+
+
 def _sync(plan, group, inv, job_id):
     captured_at = checkpoints.isoformat(checkpoints.utcnow())
     tag = checkpoints.checkpoint_id(job_id)[:8] if job_id else \
@@ -113,8 +119,7 @@ def _sync(plan, group, inv, job_id):
         'after': [], 'locks': _lock(plan, group)}
     units = [group_unit]
     for name, vnf_doc in inv.vnfs.items():
-        spec = dict(_vnf_spec(plan, group, inv, vnf_doc),
-                    checkpoint_tag=tag, captured_at=captured_at)
+        spec = sync_vnf_spec(plan, group, inv, vnf_doc, tag, captured_at)
         units.append({'name': spec['unit'], 'flow': 'sync.vnf',
                       'args': spec, 'after': [group.name], 'locks': []})
     units.append({

@@ -196,14 +196,17 @@ class Runner(object):
     # -- starting and finishing jobs --------------------------------------
 
     def start(self, operation, plan, names=None, keep_on_failure=None,
-              on_event=None):
+              on_event=None, params=None):
         """Run ``operation`` on ``plan`` (all its items, or ``names``).
 
-        Returns the final :class:`geoflows.jobs.Job`; its state says how it
-        ended.  Raises :class:`geoflows.exceptions.GeoflowsError` when the
-        job cannot start at all.
+        ``params``: the operation's own parameters (a takeover's mode and
+        checkpoint...).  Returns the final :class:`geoflows.jobs.Job`; its
+        state says how it ended.  Raises
+        :class:`geoflows.exceptions.GeoflowsError` when the job cannot start
+        at all.
         """
-        job_id = self.create(operation, plan, names, keep_on_failure)
+        job_id = self.create(operation, plan, names, keep_on_failure,
+                             params=params)
         return self.run(job_id, on_event)
 
     def run(self, job_id, on_event=None):
@@ -211,27 +214,29 @@ class Runner(object):
         return self._execute(job_id, jobs.MODE_RUN, on_event)
 
     def create(self, operation, plan, names=None, keep_on_failure=None,
-               job_id=None):
+               job_id=None, params=None):
         """Record a job without running it; return its id.
 
         ``job_id`` chooses the id (callers that must find their job again
         after a crash derive it from their own request); by default a new
-        one is generated.
+        one is generated.  ``params``: see :meth:`start` (recorded with the
+        job).
         """
         job_id = job_id or uuidutils.generate_uuid()
+        params = dict(params or {})
         # Protection jobs read their sites first: what is wrong is said
         # before the job exists.
         units = operations.build_units(operation, plan, names,
                                        context=self.context,
                                        options=dict(self.options,
-                                                    job_id=job_id))
+                                                    job_id=job_id, **params))
         return self.create_job(
             operation, {'name': plan.name, 'digest': plan.digest,
                         'source': plan.source, 'document': plan.document},
-            units, keep_on_failure, job_id=job_id)
+            units, keep_on_failure, job_id=job_id, params=params)
 
     def create_job(self, operation, plan_info, units, keep_on_failure=None,
-                   job_id=None):
+                   job_id=None, params=None):
         """Record a job of ``units`` (see geoflows.operations)."""
         options = dict(self.options, keep_on_failure=(
             self.keep_on_failure if keep_on_failure is None
@@ -243,7 +248,8 @@ class Runner(object):
                 flows.build(unit['flow'], unit['args'], options)
                 built.add(unit['flow'])
         job_id = job_id or uuidutils.generate_uuid()
-        spec = {'plan': plan_info, 'options': options, 'units': units}
+        spec = {'plan': plan_info, 'options': options, 'units': units,
+                'params': dict(params or {})}
         # The logbook first: a job record always has its logbook (a crash
         # in between leaves an unreferenced logbook, which is harmless).
         book = models.LogBook(operation, uuid=job_id)

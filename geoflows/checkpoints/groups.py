@@ -19,6 +19,10 @@ from geoflows.checkpoints import utcnow
 from geoflows.store import tables
 
 PROTECTED = 'protected'
+#: the DR site runs the group's VNFs since a takeover
+TAKEN_OVER = 'taken over'
+FENCED = 'fenced'
+NOT_FENCED = 'not fenced'
 
 
 @dataclasses.dataclass
@@ -35,6 +39,14 @@ class GroupState:
     last_sync_job: Optional[str]
     last_sync_error: Optional[str]
     updated_at: datetime.datetime
+    serving_site: Optional[str] = None
+    takeover_job: Optional[str] = None
+    fence_state: Optional[str] = None
+    fence_detail: Optional[str] = None
+
+    @property
+    def taken_over(self):
+        return self.state == TAKEN_OVER
 
 
 def _from_row(row):
@@ -121,3 +133,28 @@ def claim_due(store, plan_name, group_name, expected, following):
     if moved:
         store.count_write()
     return bool(moved)
+
+
+def update(store, plan_name, group_name, **values):
+    """Change some of a group's fields; False if it has no row."""
+    store.upgrade()
+    values['updated_at'] = utcnow()
+    with store.engine.begin() as conn:
+        changed = conn.execute(tables.protection.update().where(
+            _key(plan_name, group_name)).values(**values)).rowcount
+    store.count_write()
+    return bool(changed)
+
+
+def record_fence(store, plan_name, group_name, state, detail, source_site,
+                 target_site):
+    """Record how fencing went (a row is made if the group has none)."""
+    if update(store, plan_name, group_name, fence_state=state,
+              fence_detail=detail):
+        return
+    with store.engine.begin() as conn:
+        conn.execute(tables.protection.insert(), {
+            'plan_name': plan_name, 'group_name': group_name,
+            'state': PROTECTED, 'source_site': source_site,
+            'target_site': target_site, 'fence_state': state,
+            'fence_detail': detail, 'updated_at': utcnow()})

@@ -240,6 +240,12 @@ protection_opts = [
                     'site, so that protection never overloads a primary\'s '
                     'storage: the VNFs beyond wait, before their quiesce '
                     'window.  (Per controller process.)'),
+    cfg.IntOpt('fence_timeout', default=60, min=1,
+               help='Seconds a disaster takeover gives the primary to answer '
+                    'when it fences it (its protected servers stopped, their '
+                    'ports taken down, its networks removed from the '
+                    'interconnect); past that the group is recorded "not '
+                    'fenced" and the takeover goes on.'),
     cfg.StrOpt('work_dir',
                help='Directory for the data of images in transit between '
                     'two sites\' Glance (each image is downloaded there, '

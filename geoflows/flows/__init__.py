@@ -9,6 +9,7 @@ from geoflows.flows import bench
 from geoflows.flows import interconnect
 from geoflows.flows import protect
 from geoflows.flows import sync
+from geoflows.flows import takeover
 
 FACTORIES = {
     'bench.chain': bench.chain,
@@ -21,6 +22,14 @@ FACTORIES = {
     'sync.group': sync.group,
     'sync.vnf': sync.vnf,
     'sync.checkpoint': sync.checkpoint,
+    'takeover.fence': takeover.fence,
+    'takeover.final': takeover.final,
+    'takeover.final_checkpoint': takeover.final_checkpoint,
+    'takeover.vnf': takeover.vnf,
+    'takeover.barrier': takeover.barrier,
+    'takeover.chain': takeover.chain,
+    'takeover.join': takeover.join,
+    'takeover.done': takeover.done,
 }
 
 # Flows that are chains need no thread pool: they run on Taskflow's serial

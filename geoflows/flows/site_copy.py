@@ -133,7 +133,14 @@ class VnfLayout(object):
     cold one: its servers are made at takeover).
     """
 
-    def __init__(self, spec, standby=None):
+    def __init__(self, spec, standby=None, boot_volumes=None, hot=None):
+        """What to lay out.
+
+        ``standby``: make the servers (default: for hot and warm VNFs);
+        ``boot_volumes``: {server name: key of its boot volume} for servers
+        that boot from a volume; ``hot``: give hot VNFs' servers empty
+        volumes (default: when making a standby of a hot VNF).
+        """
         self.spec = spec
         self.marker = marker(spec['plan'], spec['group'])
         self.group = GroupLayout(dict(spec, doc=spec['group_doc']))
@@ -185,7 +192,9 @@ class VnfLayout(object):
                 parents['port_%d' % i] = pkey
             parents['flavor'] = 'flavor.%s' % server['flavor']
             wanted.append(parents['flavor'])
-            if server['image']:
+            if (boot_volumes or {}).get(server['name']):
+                parents['boot_volume'] = boot_volumes[server['name']]
+            elif server['image']:
                 parents['image'] = 'image.%s' % server['image']
                 wanted.append(parents['image'])
             if server['key_name'] and 'keypair.%s' % server['key_name'] \
@@ -205,7 +214,8 @@ class VnfLayout(object):
                     'availability_zone'))
             self.resources.append(resource)
             self.servers.append(resource)
-            if spec['vnf']['standby'] == 'hot':
+            if (hot if hot is not None
+                    else spec['vnf']['standby'] == 'hot'):
                 # The application replicates its state into volumes of
                 # its own at the DR site.
                 for volume_doc in server['volumes']:

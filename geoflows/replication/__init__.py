@@ -72,6 +72,11 @@ class Item:
         """Where the copy record is provided."""
         return self.key + '.record'
 
+    @property
+    def copy_key(self):
+        """Where a restore finds the copy it starts from."""
+        return self.key + '.copy'
+
 
 class Method(object, metaclass=abc.ABCMeta):
     """A replication method (see the module documentation)."""
@@ -101,12 +106,19 @@ class Method(object, metaclass=abc.ABCMeta):
         """Steps after the window; the last provides ``item.record_key``."""
 
     @abc.abstractmethod
-    def restore(self, item, record, volume_name):
-        """Steps that make a volume at the target site from ``record``.
+    def restore(self, item, volume_name):
+        """Steps that make a volume named ``volume_name`` at the target.
 
-        The last provides ``item.key + '.volume'`` (its description, with
-        an ``id``).
+        They require ``item.copy_key``: the item's copy record (as
+        :meth:`copy` recorded it), plus ``id``, the copy's id
+        (:meth:`copy_id`); the flow looks it up in the checkpoint.  The
+        last provides ``item.key + '.volume'`` (its description, with an
+        ``id``).
         """
+
+    def copy_id(self, record):
+        """The id of the copy a record describes (None: no copy)."""
+        return None
 
     @abc.abstractmethod
     def prune(self, clouds, record):

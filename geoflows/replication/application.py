@@ -22,7 +22,7 @@ class Application(replication.Method):
         from geoflows.tasks import replication as steps
         return [steps.ApplicationRecord(item)]
 
-    def restore(self, item, record, volume_name):
+    def restore(self, item, volume_name):
         from geoflows.tasks import base
         from geoflows.tasks import volume as volume_tasks
         empty = volume_tasks.Volume(

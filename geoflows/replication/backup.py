@@ -88,17 +88,18 @@ class Backup(replication.Method):
             _waiting(imported, item, 'available'),
             steps.BackupRecord(item)]
 
-    def restore(self, item, record, volume_name):
+    def restore(self, item, volume_name):
         from geoflows.tasks import base
-        from geoflows.tasks import replication as steps
         from geoflows.tasks import volume as volume_tasks
         restored = volume_tasks.Volume(
             item.key + '.volume', item.target, volume_name,
-            marker=item.marker, parents={'backup': item.key + '.copy'},
+            marker=item.marker, parents={'backup': item.copy_key},
             source_id=item.volume['source_id'])
-        return [steps.CopyRef(item.key + '.copy', item.target, record),
-                base.Probe(restored), base.Ensure(restored),
+        return [base.Probe(restored), base.Ensure(restored),
                 _waiting(restored, item, 'available')]
+
+    def copy_id(self, record):
+        return record['backup_id']
 
     def references(self, record):
         return {record['backup_id']} | set(record.get('chain', ()))

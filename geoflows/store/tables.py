@@ -143,6 +143,13 @@ protection = sa.Table(
     sa.Column('next_sync_at', sa.DateTime),
     sa.Column('last_sync_job', UUID),
     sa.Column('last_sync_error', sa.Text),
+    # The site that runs the group's VNFs: the source until a takeover.
+    sa.Column('serving_site', NAME),
+    sa.Column('takeover_job', UUID),
+    # After a disaster takeover: 'fenced', or 'not fenced' (the old
+    # primary may still run them: starting them there is refused).
+    sa.Column('fence_state', STATE),
+    sa.Column('fence_detail', sa.Text),
     sa.Column('updated_at', sa.DateTime, nullable=False),
 )
 

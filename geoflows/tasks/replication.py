@@ -71,15 +71,34 @@ class BackupRecord(base.GeoflowsTask):
                 'source': self.item.source, 'target': self.item.target}
 
 
-class CopyRef(base.GeoflowsTask):
-    """The copy a restore starts from, as a parent description."""
+class LookupCopy(base.GeoflowsTask):
+    """The copy a restore starts from, read from a checkpoint.
 
-    def __init__(self, name, site, record):
-        super().__init__(name, site, provides=name)
-        self.record = record
+    ``checkpoint``: the checkpoint's id; None for the checkpoint of the
+    running job (a planned takeover's final sync).
+    """
 
-    def execute(self):
-        return {'id': self.record['backup_id'], 'owned': False}
+    def __init__(self, item, method, vnf, checkpoint=None):
+        super().__init__(item.copy_key, item.target, requires=['job_id'],
+                         provides=item.copy_key)
+        self.item = item
+        self.method = method
+        self.vnf = vnf
+        self.checkpoint = checkpoint
+
+    def execute(self, job_id):
+        from geoflows import checkpoints
+        cid = self.checkpoint or checkpoints.checkpoint_id(job_id)
+        part = checkpoints.get(self.ctx.store, cid).vnfs.get(self.vnf) or {}
+        for record in part.get('copies', ()):
+            if record.get('volume') == self.item.volume['source_id']:
+                return dict(record, id=self.method.copy_id(record),
+                            owned=False)
+        raise exceptions.ResourceError(
+            'checkpoint %s has no copy of volume %s (%s) of VNF %s; take a '
+            'takeover from a checkpoint that has one (geoflows checkpoint '
+            'list)' % (cid, self.item.volume.get('name'),
+                       self.item.volume['source_id'], self.vnf))
 
 
 class ApplicationRecord(base.GeoflowsTask):

@@ -269,3 +269,21 @@ class DeleteAfterUse(base.ResourceTask):
         LOG.info('deleted %s (%s): it served its purpose',
                  self.resource.label, current['id'])
         return {'deleted': True, 'id': current['id']}
+
+
+class SetBootable(base.GeoflowsTask):
+    """Mark a volume bootable.
+
+    A restored volume is not, even a boot one: Nova refuses to boot from it
+    until then.
+    """
+
+    def __init__(self, name, site, volume_key, after=()):
+        super().__init__(name, site, requires=['volume'] + list(after),
+                         rebind={'volume': volume_key}, provides=name)
+
+    def execute(self, volume, **inputs):
+        cinder = self.client('block_storage')
+        with self.api('mark volume %s bootable' % volume['id']):
+            cinder.set_volume_bootable_status(volume['id'], True)
+        return True

@@ -25,6 +25,7 @@ OPTIONS = {
     'ready_interval': 0.0,
     'image_work_dir': None,
     'max_copies_per_site': 4,
+    'fence_timeout': 5,
     'hook_options': {},
 }
 

@@ -1,0 +1,257 @@
+"""Compare what runs at a site with the checkpoint it came from.
+
+``geoflows protection verify`` and the end of every takeover (and drill)
+read the site the checkpoint's copies are at and list every difference
+(ids aside): servers per VNF and their state, flavors, images, ports with
+their IPs, MAC addresses and security groups, attached volumes, networks
+and subnets, security groups and their rules, and the service chains with
+their pairs, groups and classifiers.  An empty list: the site is what the
+checkpoint says.
+
+    differences = verify.compare(clouds, checkpoint)
+"""
+
+from geoflows.checkpoints import capture
+from geoflows import clouds as clouds_mod
+from geoflows.flows import site_copy
+from geoflows.tasks import compute as compute_tasks
+from geoflows.tasks import image as image_tasks
+
+
+def _call(site, action, fn, *args, **kwargs):
+    with clouds_mod.api_errors(site['name'], action):
+        return fn(*args, **kwargs)
+
+
+class _Site(object):
+    """What is at the site, read once."""
+
+    def __init__(self, clouds, site, marker, dr_names):
+        self.site = site
+        self.compute = clouds.compute(site)
+        self.net = clouds.network(site)
+        self.glance = clouds.image(site)
+        self.marker = marker
+        self.names = capture.Names(self.net)
+        self.servers = {}
+        for server in _call(site, 'list the servers', list,
+                            self.compute.servers(details=True)):
+            if (server.metadata or {}).get(compute_tasks.MARK_KEY) == \
+                    marker:
+                self.servers[server.name] = server
+        self.ports = {}
+        networks = {n.id: n.name for n in _call(
+            site, 'list the networks', list, self.net.networks())}
+        for port in _call(site, 'list the ports', list, self.net.ports()):
+            self.ports[(networks.get(port.network_id), port.name)] = port
+        self.networks = {n: i for i, n in networks.items()}
+        self.dr_names = dr_names
+
+
+def compare(clouds, checkpoint, vnfs=None, site=None):
+    """The differences between a site and ``checkpoint``, as sentences.
+
+    ``site``: default, the checkpoint's target; ``vnfs``: only these VNFs.
+    """
+    doc = checkpoint.document
+    group_doc = doc['group_doc']
+    site = site or doc['target']
+    marker = site_copy.marker(doc['plan'], doc['group'])
+    dr_names = {n['name']: n['dr_name'] for n in group_doc['networks']}
+    here = _Site(clouds, site, marker, dr_names)
+    found = []
+    flavors = {f['name']: f for f in group_doc['flavors']}
+    for name, part in sorted(checkpoint.vnfs.items()):
+        if vnfs is not None and name not in vnfs:
+            continue
+        for server in part['servers']:
+            found.extend('VNF %s: %s' % (name, text) for text in
+                         _server(here, server, flavors))
+    found.extend(_networks(here, group_doc))
+    found.extend(_security_groups(here, group_doc))
+    for chain in group_doc.get('chains', ()):
+        if vnfs is None or _chain_vnfs(chain) & set(vnfs):
+            found.extend(_chain(here, chain))
+    return found
+
+
+def _chain_vnfs(chain):
+    owners = [pair[end] for group in chain['port_pair_groups']
+              for pair in group['port_pairs'] for end in ('ingress',
+                                                          'egress')]
+    return {o['vnf'] for o in owners if 'vnf' in o}
+
+
+def _server(here, doc, flavors):
+    found = []
+    server = here.servers.get(doc['name'])
+    if server is None:
+        return ['server %s is missing' % doc['name']]
+    if server.status != 'ACTIVE':
+        found.append('server %s is %s, not ACTIVE' % (doc['name'],
+                                                      server.status))
+    wanted = flavors.get(doc['flavor'])
+    embedded = dict(server.flavor or {})
+    if wanted is not None:
+        have = capture.flavor_key({
+            'vcpus': embedded.get('vcpus'), 'ram': embedded.get('ram'),
+            'disk': embedded.get('disk'),
+            'ephemeral': embedded.get('ephemeral', 0) or 0,
+            'swap': embedded.get('swap') or 0,
+            'extra_specs': {k: v for k, v in (embedded.get(
+                'extra_specs') or {}).items()
+                if k != compute_tasks.FLAVOR_MARK}})
+        if have != capture.flavor_key(wanted):
+            found.append('server %s has another flavor than %s (%s vCPU, '
+                         '%s MiB, %s GiB)' % (doc['name'], doc['flavor'],
+                                              wanted['vcpus'], wanted['ram'],
+                                              wanted['disk']))
+    image_id = dict(server.image or {}).get('id') if server.image else None
+    if doc['image'] and image_id:
+        image = _call(here.site, 'read image %s' % image_id,
+                      here.glance.get_image, image_id)
+        source = image_tasks._properties(here.glance, image).get(
+            image_tasks.SOURCE_PROPERTY) or image.id
+        if source != doc['image']:
+            found.append('server %s boots from image %s, not the copy of %s'
+                         % (doc['name'], image_id, doc['image']))
+    for port in doc['ports']:
+        found.extend('server %s: %s' % (doc['name'], text) for text in
+                     _port(here, port))
+    attached = _call(here.site, 'list the volumes of server %s'
+                     % doc['name'], list,
+                     here.compute.volume_attachments(server))
+    if len(attached) != len(doc['volumes']):
+        found.append('server %s has %d volumes attached, the checkpoint '
+                     '%d' % (doc['name'], len(attached),
+                             len(doc['volumes'])))
+    return found
+
+
+def _port(here, doc):
+    network = here.dr_names.get(doc['network'], doc['network'])
+    port = here.ports.get((network, doc['name']))
+    if port is None:
+        return ['port %s on network %s is missing' % (doc['name'], network)]
+    found = []
+    if port.mac_address != doc['mac_address']:
+        found.append('port %s has MAC %s, the checkpoint %s' % (
+            doc['name'], port.mac_address, doc['mac_address']))
+    have = sorted(ip['ip_address'] for ip in port.fixed_ips or ())
+    want = sorted(ip['ip_address'] for ip in doc['fixed_ips'])
+    if have != want:
+        found.append('port %s has addresses %s, the checkpoint %s' % (
+            doc['name'], ', '.join(have) or 'none', ', '.join(want)))
+    groups = sorted(here.names.security_group(g)
+                    for g in port.security_group_ids or ())
+    if doc['port_security_enabled'] and groups != doc['security_groups']:
+        found.append('port %s is in security groups %s, the checkpoint '
+                     'says %s' % (doc['name'], ', '.join(groups) or 'none',
+                                  ', '.join(doc['security_groups'])))
+    return found
+
+
+def _networks(here, group_doc):
+    found = []
+    for net in group_doc['networks']:
+        network_id = here.networks.get(net['dr_name'])
+        if network_id is None:
+            found.append('network %s is missing' % net['dr_name'])
+            continue
+        have = {s.cidr: s for s in _call(
+            here.site, 'list the subnets of %s' % net['dr_name'], list,
+            here.net.subnets(network_id=network_id))}
+        for sub in net['subnets']:
+            subnet = have.get(sub['cidr'])
+            if subnet is None:
+                found.append('network %s has no subnet %s' % (
+                    net['dr_name'], sub['cidr']))
+            elif sub['gateway_ip'] != subnet.gateway_ip:
+                found.append('subnet %s of network %s has gateway %s, the '
+                             'checkpoint %s' % (sub['cidr'], net['dr_name'],
+                                                subnet.gateway_ip,
+                                                sub['gateway_ip']))
+    return found
+
+
+def _security_groups(here, group_doc):
+    found = []
+    existing = {g.name: g for g in _call(
+        here.site, 'list the security groups', list,
+        here.net.security_groups())}
+    for wanted in group_doc['security_groups']:
+        group = existing.get(wanted['name'])
+        if group is None:
+            found.append('security group %s is missing' % wanted['name'])
+            continue
+        have = {capture.rule_key(capture.rule(r, here.names))
+                for r in group.security_group_rules or ()}
+        want = {capture.rule_key(r) for r in wanted['rules']}
+        for rule in sorted(want - have, key=repr):
+            found.append('security group %s lacks the rule %s' % (
+                wanted['name'], _rule_text(rule)))
+        for rule in sorted(have - want, key=repr):
+            found.append('security group %s has a rule the checkpoint has '
+                         'not: %s' % (wanted['name'], _rule_text(rule)))
+    return found
+
+
+def _rule_text(key):
+    return ', '.join('%s=%s' % (k, v) for k, v in key if v is not None)
+
+
+def _chain(here, doc):
+    chains = [c for c in _call(here.site, 'list the port chains', list,
+                               here.net.sfc_port_chains())
+              if c.name == doc['name']]
+    if not chains:
+        return ['chain %s is missing' % doc['name']]
+    chain = chains[0]
+    found = []
+    ports = {p.id: p.name for p in here.ports.values()}
+    groups = [_call(here.site, 'read port pair group %s' % g,
+                    here.net.get_sfc_port_pair_group, g)
+              for g in chain.port_pair_groups or ()]
+    if len(groups) != len(doc['port_pair_groups']):
+        found.append('chain %s has %d port pair groups, the checkpoint %d'
+                     % (doc['name'], len(groups),
+                        len(doc['port_pair_groups'])))
+    for group, wanted in zip(groups, doc['port_pair_groups']):
+        pairs = [_call(here.site, 'read port pair %s' % p,
+                       here.net.get_sfc_port_pair, p)
+                 for p in group.port_pairs or ()]
+        have = [(ports.get(p.ingress), ports.get(p.egress)) for p in pairs]
+        want = [(p['ingress'].get('port'), p['egress'].get('port'))
+                for p in wanted['port_pairs']]
+        if have != want:
+            found.append('chain %s: group %s goes through %s, the '
+                         'checkpoint %s' % (doc['name'], wanted['name'],
+                                            have, want))
+    classifiers = [_call(here.site, 'read flow classifier %s' % c,
+                         here.net.get_sfc_flow_classifier, c)
+                   for c in chain.flow_classifiers or ()]
+    if len(classifiers) != len(doc['flow_classifiers']):
+        found.append('chain %s has %d flow classifiers, the checkpoint %d'
+                     % (doc['name'], len(classifiers),
+                        len(doc['flow_classifiers'])))
+    for fc, wanted in zip(classifiers, doc['flow_classifiers']):
+        for key in ('protocol', 'source_ip_prefix', 'destination_ip_prefix',
+                    'destination_port_range_min',
+                    'destination_port_range_max'):
+            if getattr(fc, key) != wanted.get(key):
+                found.append('chain %s: classifier %s has %s %s, the '
+                             'checkpoint %s' % (doc['name'], wanted['name'],
+                                                key, getattr(fc, key),
+                                                wanted.get(key)))
+        source = wanted.get('logical_source_port')
+        if source and ports.get(fc.logical_source_port) != source.get(
+                'port'):
+            found.append('chain %s: classifier %s starts at port %s, the '
+                         'checkpoint %s' % (doc['name'], wanted['name'],
+                                            ports.get(fc.logical_source_port),
+                                            source.get('port')))
+    if dict(chain.chain_parameters or {}) != doc['chain_parameters']:
+        found.append('chain %s has parameters %s, the checkpoint %s' % (
+            doc['name'], dict(chain.chain_parameters or {}),
+            doc['chain_parameters']))
+    return found
