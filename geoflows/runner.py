@@ -394,6 +394,7 @@ class _JobRun(object):
         self.details = {fd.name: fd for fd in self.book}
         self.failures = []
         self.failed = {}  # unit -> why (isolating failures)
+        self._again = set()  # units that succeeded and run again
         self.skipped = {}  # unit -> why
         self._stop = threading.Event()
         self._abort = None
@@ -513,6 +514,13 @@ class _JobRun(object):
         """
         done = {name for name, fd in self.details.items()
                 if fd.state == states.SUCCESS}
+        if self.isolate and set(self.units) - done:
+            # Units that sum the others up (a takeover's verification and
+            # report) run again after what a resume runs again.
+            for name, unit in self.units.items():
+                if unit.get('again') and name in done:
+                    done.discard(name)
+                    self._again.add(name)
         # A unit reverted by its engine before this process stopped failed:
         # the job goes on to revert, it does not run the unit again (when
         # isolating, it runs again: that is what a resume is for).
@@ -552,8 +560,8 @@ class _JobRun(object):
 
     def _ended(self, name, waiting, ready, succeeded):
         for successor in self.graph.successors(name):
-            if successor in self.skipped:
-                continue
+            if successor in self.skipped or successor not in waiting:
+                continue  # skipped, or done by an earlier attempt
             if not succeeded and self.graph[name][successor]['needs']:
                 continue  # skipped with its dependents already
             waiting[successor] -= 1
@@ -571,7 +579,7 @@ class _JobRun(object):
         while stack:
             name, cause = stack.pop()
             for successor in self.graph.successors(name):
-                if successor in self.skipped:
+                if successor in self.skipped or successor not in waiting:
                     continue
                 if self.graph[name][successor]['needs']:
                     self.skipped[successor] = (
@@ -657,6 +665,8 @@ class _JobRun(object):
             storage = engine.storage
             again = (states.FAILURE, states.REVERTED) if self.isolate \
                 else (states.FAILURE,)
+            if name in self._again:
+                again += (states.SUCCESS,)
             # Steps that failed in an earlier attempt (kept for
             # inspection, or undone when failures are isolated) are
             # retried.

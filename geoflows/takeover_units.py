@@ -219,7 +219,9 @@ def _group(plan, group, context, options, mode, problems):
                                                if v.name in chain_vnfs.get(
                                                    c['name'], ())]}
                            for v in group.vnfs}),
-        'after': first, 'follows': tail, 'locks': []})
+        'after': first, 'follows': tail, 'locks': [],
+        # After a resume runs failed VNFs again: verified and reported again.
+        'again': True})
     return units
 
 

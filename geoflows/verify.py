@@ -108,11 +108,16 @@ def _server(here, doc, flavors):
                                               wanted['disk']))
     image_id = dict(server.image or {}).get('id') if server.image else None
     if doc['image'] and image_id:
-        image = _call(here.site, 'read image %s' % image_id,
-                      here.glance.get_image, image_id)
-        source = image_tasks._properties(here.glance, image).get(
-            image_tasks.SOURCE_PROPERTY) or image.id
-        if source != doc['image']:
+        try:
+            image = _call(here.site, 'read image %s' % image_id,
+                          here.glance.get_image, image_id)
+        except clouds_mod.NotFound:
+            image = None
+            found.append('server %s boots from image %s, which no longer '
+                         'exists' % (doc['name'], image_id))
+        source = image and (image_tasks._properties(here.glance, image).get(
+            image_tasks.SOURCE_PROPERTY) or image.id)
+        if image and source != doc['image']:
             found.append('server %s boots from image %s, not the copy of %s'
                          % (doc['name'], image_id, doc['image']))
     for port in doc['ports']:

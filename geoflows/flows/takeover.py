@@ -94,7 +94,12 @@ def vnf(spec, options):
                                  hot=False)
     graph = graph_flow.Flow('takeover-vnf')
     for resource in layout.lookups:
-        graph.add(base.Require(resource))
+        if standby == 'cold':
+            graph.add(base.Require(resource))
+        else:
+            # A running standby needs none of them; one that is gone is
+            # made again, and then says what it lacks.
+            graph.add(base.Probe(resource, provides=resource.key))
     for method, item, server, volume in data:
         graph.add(replication_steps.LookupCopy(
             item, method, spec['vnf']['name'], spec.get('checkpoint')))

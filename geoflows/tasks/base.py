@@ -64,6 +64,9 @@ class Resource(object, metaclass=abc.ABCMeta):
     """
 
     kind = 'resource'
+    #: Whether :meth:`find` needs no parent (it is found by itself: a
+    #: server whose image is gone is still there).
+    found_without_parents = False
     #: The service whose openstacksdk proxy the methods below receive as
     #: their first argument: network, compute, block_storage or image.
     service = 'network'
@@ -211,7 +214,8 @@ class ResourceTask(GeoflowsTask):
         return self.client(self.resource.service)
 
     def _find(self, net, parents):
-        if any(parent is None for parent in parents.values()):
+        if not self.resource.found_without_parents and \
+                any(parent is None for parent in parents.values()):
             return None  # a missing parent has no children
         with self.api('look up %s' % self.resource.label):
             return self.resource.find(net, parents)

@@ -164,6 +164,7 @@ class Server(base.Resource):
 
     kind = 'server'
     service = 'compute'
+    found_without_parents = True
 
     def find(self, compute, parents):
         return base.only((s for s in compute.servers(details=True,
@@ -177,6 +178,16 @@ class Server(base.Resource):
                 for i in range(len(self.params['ports']))]
 
     def create(self, compute, parents):
+        missing = sorted(name for name, parent in parents.items()
+                         if parent is None)
+        if missing:
+            raise exceptions.ResourceError(
+                'cannot boot %s: its %s %s missing at site %r; make %s exist '
+                '(a sync copies what the primary has), then resume the job'
+                % (self.label, ' and '.join(m.replace('_', ' ')
+                                            for m in missing),
+                   'is' if len(missing) == 1 else 'are', self.site['name'],
+                   'it' if len(missing) == 1 else 'them'))
         metadata = dict(self.params.get('metadata') or {})
         metadata[MARK_KEY] = self.marker
         if self.params.get('source_id'):

@@ -35,6 +35,8 @@ class ImageCopy(base.Resource):
 
     kind = 'image'
     service = 'image'
+    missing_hint = ('protect and sync copy it from the primary ("geoflows '
+                    'sync"); then resume the job')
 
     def find(self, glance, parents):
         source_id = self.params['image']['source_id']
