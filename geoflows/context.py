@@ -9,6 +9,7 @@ script calling a task directly) uses the context installed with
 :func:`install`.
 """
 
+import inspect
 import threading
 
 _current = None
@@ -17,11 +18,56 @@ _lock = threading.Lock()
 
 class Context(object):
 
-    def __init__(self, clouds, store, secrets):
+    def __init__(self, clouds, store, secrets, call_caps=None):
         self.clouds = clouds
         self.store = store
         self.secrets = secrets
         self.slots = Slots()
+        #: {service: how many calls at once per site} (see CappedProxy)
+        self.call_caps = dict(call_caps or {})
+        self._semaphores = {}
+        self._semaphores_lock = threading.Lock()
+
+    def capped(self, proxy, site_name, service):
+        """``proxy``, its calls bounded by ``call_caps[service]`` per site.
+
+        (A large takeover must not overload the DR site's Nova: at most so
+        many boots, or any calls, at once.)
+        """
+        cap = self.call_caps.get(service)
+        if not cap:
+            return proxy
+        key = (site_name, service)
+        with self._semaphores_lock:
+            semaphore = self._semaphores.get(key)
+            if semaphore is None:
+                semaphore = self._semaphores[key] = threading.Semaphore(cap)
+        return CappedProxy(proxy, semaphore)
+
+
+class CappedProxy(object):
+    """An openstacksdk proxy whose calls hold a semaphore while they run.
+
+    A call that returns a generator (openstacksdk's listings make their
+    requests while they are read) is read whole inside it.
+    """
+
+    def __init__(self, proxy, semaphore):
+        self._proxy = proxy
+        self._semaphore = semaphore
+
+    def __getattr__(self, name):
+        attr = getattr(self._proxy, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args, **kwargs):
+            with self._semaphore:
+                result = attr(*args, **kwargs)
+                if inspect.isgenerator(result):
+                    result = list(result)
+                return result
+        return call
 
 
 class Slots(object):

@@ -88,6 +88,26 @@ def describe_failure(failure):
     return secrets.mask(text)
 
 
+def service_call_caps(conf):
+    """{service: cap} from [runner] service_call_caps."""
+    caps = {}
+    for service, value in (conf.runner.service_call_caps or {}).items():
+        if service not in ('compute', 'block_storage', 'image', 'network'):
+            raise exceptions.ConfigError(
+                '[runner] service_call_caps: unknown service %r (give '
+                'compute, block_storage, image or network)' % service)
+        try:
+            cap = int(value)
+        except ValueError:
+            cap = 0
+        if cap < 1:
+            raise exceptions.ConfigError(
+                '[runner] service_call_caps: %s:%s is not a number of calls'
+                ' of 1 or more' % (service, value))
+        caps[service] = cap
+    return caps
+
+
 class _Progress(listener_base.Listener):
     """Forward step state changes of one unit to the caller's callback."""
 
@@ -121,7 +141,8 @@ class Runner(object):
 
     def __init__(self, store, clouds, secret_resolver, options,
                  max_parallel_units=16, max_parallel_calls=32,
-                 abort_poll_interval=1.0, keep_on_failure=False, owner=None):
+                 abort_poll_interval=1.0, keep_on_failure=False, owner=None,
+                 call_caps=None):
         self.store = store
         #: recorded as the owner of the jobs this runner runs
         self.owner = owner or owner_id()
@@ -144,7 +165,8 @@ class Runner(object):
         self.call_pool = futurist.ThreadPoolExecutor(
             max_workers=max_parallel_calls)
         secrets.install_log_masking()
-        self.context = context.Context(clouds, store, secret_resolver)
+        self.context = context.Context(clouds, store, secret_resolver,
+                                       call_caps=call_caps)
 
     @classmethod
     def from_config(cls, conf=None, owner=None):
@@ -165,7 +187,7 @@ class Runner(object):
                    max_parallel_calls=conf.runner.max_parallel_calls,
                    abort_poll_interval=conf.runner.abort_poll_interval,
                    keep_on_failure=conf.runner.keep_on_failure,
-                   owner=owner)
+                   owner=owner, call_caps=service_call_caps(conf))
 
     def close(self):
         """Stop the runner's threads (its jobs must have ended).

@@ -68,6 +68,15 @@ runner_opts = [
     cfg.IntOpt('max_parallel_calls', default=32, min=1,
                help='How many steps (each one OpenStack call or a few) run '
                     'at the same time across the units of a job.'),
+    cfg.DictOpt('service_call_caps',
+                default={'compute': '16', 'block_storage': '16',
+                         'image': '8', 'network': '32'},
+                help='How many calls a controller makes at once to each '
+                     'service of one site (SERVICE:N, services compute, '
+                     'block_storage, image, network): a takeover of '
+                     'hundreds of VNFs must not overload the DR site\'s '
+                     'Nova with boots.  A service left out is bounded by '
+                     'max_parallel_calls only.'),
     cfg.BoolOpt('keep_on_failure', default=False,
                 help='When a job fails, keep what it created for '
                      'inspection instead of reverting it; finish the job '

@@ -185,7 +185,9 @@ class GeoflowsTask(task.Task):
         # The first use of a connection discovers the API's endpoint.
         with clouds.api_errors(site['name'], 'connect to the %s API'
                                % service.replace('_', ' ')):
-            return getattr(self.ctx.clouds, service)(site)
+            proxy = getattr(self.ctx.clouds, service)(site)
+        capped = getattr(self.ctx, 'capped', None)
+        return capped(proxy, site['name'], service) if capped else proxy
 
     def api(self, action):
         return clouds.api_errors(self.site['name'], action)
