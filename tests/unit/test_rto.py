@@ -1,0 +1,63 @@
+"""The predicted RTO of a takeover: the model, and what it learns from."""
+
+from geoflows import jobs
+from geoflows import rto
+from tests.unit import test_takeover_jobs
+
+
+class TestPrediction(test_takeover_jobs.TakeoverTestCase):
+
+    def parts(self):
+        return self.checkpoint.vnfs
+
+    def predict(self, caps=None, **times):
+        durations = {kind: (times.get(kind, value), 'test')
+                     for kind, value in rto.DEFAULTS.items()}
+        group = self.plan.protection_group('core')
+        return rto.predict(self.plan, group, self.parts(), durations,
+                           caps or {}, chains=[{'pgw', 'fw'}])
+
+    def test_priorities_add_up_and_chains_come_last(self):
+        found = self.predict(lookup=0, hook=0, promote=0, restore=10,
+                             port=1, boot=2, active=8, attach=2, chain=3)
+        vnfs = found['vnfs']
+        self.assertEqual(0, vnfs['hss']['ready'])  # hot: nothing to do
+        # warm pgw: restore 10 + attach 2; cold fw: 10+1+2+8+2; then the
+        # chain they are in, 3.
+        self.assertEqual(0, vnfs['pgw']['start'])
+        self.assertEqual(26, vnfs['fw']['ready'])
+        self.assertEqual(26, found['rto'])
+        self.assertFalse(found['exceeds'])
+
+    def test_caps_stretch_a_level(self):
+        free = self.predict(lookup=0, hook=0, chain=0)['vnfs']['fw']
+        capped = self.predict({'compute': 1}, lookup=0, hook=0,
+                              chain=0)['vnfs']['fw']
+        # Two boots (and two attaches) through one compute slot.
+        self.assertGreater(capped['ready'], free['ready'])
+
+    def test_a_target_too_short_is_flagged(self):
+        group = self.plan.protection_group('core')
+        found = self.predict(restore=group.rto)
+        self.assertTrue(found['exceeds'])
+        self.assertTrue(found['vnfs']['fw']['exceeds'])
+
+    def test_it_learns_from_the_last_takeover(self):
+        times = rto.durations(self.store, 'test', 'core')
+        self.assertEqual('default', times['boot'][1])
+        self.assertEqual("the last sync's backups", times['restore'][1])
+        job = self.takeover()
+        self.assertEqual(jobs.SUCCESS, job.state)
+        times = rto.durations(self.store, 'test', 'core')
+        self.assertEqual('measured by takeover %s' % job.id,
+                         times['boot'][1])
+        self.assertLess(times['boot'][0], rto.DEFAULTS['boot'])
+
+    def test_step_kinds(self):
+        self.assertEqual('boot', rto.kind_of('server.fw-1'))
+        self.assertEqual('active', rto.kind_of('server.fw-1.ready'))
+        self.assertEqual('restore', rto.kind_of('data.fw-1.v.volume.ready'))
+        self.assertEqual('attach', rto.kind_of('data.fw-1.v.attachment'))
+        self.assertEqual('port', rto.kind_of('port.fw-1.fw-1-mgmt'))
+        self.assertIsNone(rto.kind_of('server.fw-1.probe'))
+        self.assertIsNone(rto.kind_of('ready'))
