@@ -297,3 +297,56 @@ def submit(runner, job_id, action, wait=False, timeout=0):
                         % (job.id, timeout, job.id))
                 time.sleep(0.5)
     return runner.get(job.id)
+
+
+class PlanJobCommand(ShowOne):
+    """A command that runs one operation on a plan as a job."""
+
+    operation = None
+    items_help = None
+    exit_code = 0
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('--plan', required=True, metavar='PLAN',
+                            help='plan file (YAML)')
+        parser.add_argument('names', metavar='NAME', nargs='*',
+                            help=self.items_help)
+        add_progress_arguments(parser)
+        add_submit_arguments(parser)
+        return parser
+
+    def run(self, parsed_args):
+        rc = super().run(parsed_args)
+        return self.exit_code or rc
+
+    def start(self, parsed_args, keep_on_failure=None):
+        from geoflows import plan as plan_mod
+
+        plan = plan_mod.load(parsed_args.plan)
+        runner = self.app.runner
+        job_id = runner.create(self.operation, plan, parsed_args.names,
+                               keep_on_failure=keep_on_failure,
+                               **self.create_arguments(parsed_args))
+        sys.stderr.write('job %s: %s of plan %r\n' % (
+            job_id, self.operation, plan.name))
+        sys.stderr.flush()
+        if wants_submit(parsed_args):
+            job = submit(runner, job_id, 'run', parsed_args.wait,
+                         parsed_args.timeout)
+            if parsed_args.wait and job.state != jobs.SUCCESS:
+                self.exit_code = 1
+            return job
+        job = run_interruptible(
+            runner, job_id, lambda: runner.run(
+                job_id, on_event=progress_callback(parsed_args)))
+        self.exit_code = 0 if job.state == jobs.SUCCESS else 1
+        return job
+
+    def create_arguments(self, parsed_args):
+        """More arguments of runner.create (e.g. params)."""
+        return {}
+
+    def take_action(self, parsed_args):
+        job = self.start(parsed_args)
+        return job_data(job)

@@ -17,6 +17,11 @@ from tests.unit.cmd import test_plan
 COMMANDS_HELP = '''\
 Commands:
   bench          Measure the runner: N VNFs of k steps on a fake site
+  checkpoint diff  What changed at the primary between two checkpoints of a \
+group
+  checkpoint list  List checkpoints, newest first
+  checkpoint show  Show a checkpoint: its VNFs, data copies, and takeover \
+warnings
   complete       print bash completion command (cliff)
   conductor      Claim jobs from the jobboard and run them, until stopped
   help           print detailed help for another command (cliff)
@@ -33,6 +38,10 @@ geoflows created)
   plan schema    Print the JSON Schema of plans (for editors and CI checks)
   plan validate  Check a plan file: schema and semantic checks, every \
 problem listed
+  protect        Prepare the DR site of protection groups
+  protection status  The achieved RPO of every protected VNF, against its \
+target
+  sync           Take a checkpoint of protection groups: metadata, hooks, data
 '''
 
 # What the commands that must answer at once may not import: each costs a
@@ -43,7 +52,8 @@ HEAVY = ('taskflow', 'openstack', 'keystoneauth1', 'sqlalchemy', 'futurist',
 PLAN_MODULES = ('jsonschema', 'yaml', 'geoflows.plan')
 COMMAND_MODULES = ('geoflows.cmd.bench', 'geoflows.cmd.common',
                    'geoflows.cmd.conductor', 'geoflows.cmd.interconnect',
-                   'geoflows.cmd.job', 'geoflows.cmd.plan')
+                   'geoflows.cmd.job', 'geoflows.cmd.plan',
+                   'geoflows.cmd.protection')
 
 # Runs geoflows with argv[2:] and writes its exit code and modules to
 # argv[1].
