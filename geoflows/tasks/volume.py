@@ -12,6 +12,7 @@ import POSTs to the wrong URL, so the import is a plain REST call.
 """
 
 import logging
+import time
 
 from geoflows import clouds
 from geoflows import exceptions
@@ -78,6 +79,36 @@ class Volume(base.Resource):
         return _marked(obj, self.marker)
 
 
+#: statuses of work under way on a snapshot, backup or volume: Cinder
+#: refuses to delete it until the work ends
+_BUSY = ('creating', 'backing-up', 'restoring', 'restoring-backup',
+         'downloading', 'uploading', 'attaching', 'detaching')
+
+
+def delete_when_settled(read, delete, resource_id, label, wait=None):
+    """Delete a resource once no work is under way on it.
+
+    A revert after a crash (or a failed wait) finds what the job made still
+    ``creating``; Cinder answers 400 to its deletion until it is done.
+    ``wait``: (attempts, seconds) of the status checks.
+    """
+    attempts, interval = wait or (120, 5.0)
+    for attempt in range(attempts):
+        try:
+            status = read(resource_id).status
+        except clouds.NotFound:
+            return
+        if status not in _BUSY:
+            break
+        if attempt == attempts - 1:
+            raise exceptions.ResourceError(
+                '%s is still %s after %d checks; wait for it to end (or '
+                'reset its state at the site), then revert the job again'
+                % (label, status, attempts))
+        time.sleep(interval)
+    delete(resource_id, ignore_missing=False)
+
+
 class Snapshot(base.Resource):
     """A snapshot of a source volume (``params['volume_id']``)."""
 
@@ -97,7 +128,8 @@ class Snapshot(base.Resource):
             metadata={MARK_KEY: self.marker})
 
     def delete(self, cinder, resource_id, parents):
-        cinder.delete_snapshot(resource_id, ignore_missing=False)
+        delete_when_settled(cinder.get_snapshot, cinder.delete_snapshot,
+                            resource_id, self.label, self.params.get('wait'))
 
     def owned(self, obj, parents):
         return getattr(obj, 'description', None) == self.marker or \
@@ -149,7 +181,8 @@ class Backup(base.Resource):
             is_incremental=incremental)
 
     def delete(self, cinder, resource_id, parents):
-        cinder.delete_backup(resource_id, ignore_missing=False)
+        delete_when_settled(cinder.get_backup, cinder.delete_backup,
+                            resource_id, self.label, self.params.get('wait'))
 
     def owned(self, obj, parents):
         return getattr(obj, 'description', None) == self.marker
@@ -216,8 +249,11 @@ class ImportedBackup(base.Resource):
 class ExportBackup(base.ResourceTask):
     """Export the record of the parent ``backup`` (read-only)."""
 
-    def __init__(self, resource):
-        super().__init__(resource, resource.key, provides=resource.key)
+    def __init__(self, resource, after=()):
+        # ``after``: the wait for the backup to be available (Cinder
+        # refuses to export a backup under way).
+        super().__init__(resource, resource.key, requires=list(after),
+                         provides=resource.key)
 
     def execute(self, **inputs):
         parents = self._parents(inputs)
