@@ -41,8 +41,8 @@ def sync_every(runner, plan, groups, interval, count=None, on_event=None,
                report=print):
     """Sync every ``interval`` seconds here, ``count`` times (None: ever).
 
-    Returns the last sync job.  Without conductors; with them, each conductor's scheduler does it
-    (see geoflows.schedule).
+    Returns the last sync job.  Without conductors; with them, each
+    conductor's scheduler does it (see geoflows.schedule).
     """
     from geoflows import schedule
     return schedule.run_every(runner, plan, groups, interval,

@@ -79,8 +79,8 @@ def _compare(path, old, new, out):
                 _compare_field(path, key, old[key], new[key], out)
         return
     if old != new:
-        out.append(('~', _where(path), '%s -> %s' % (_value(old),
-                                                      _value(new))))
+        out.append(('~', _where(path),
+                    '%s -> %s' % (_value(old), _value(new))))
 
 
 def _compare_field(path, key, old, new, out):
@@ -128,19 +128,20 @@ def copy_lines(checkpoint):
     """What each data copy of ``checkpoint`` is, one line per copy."""
     lines = []
     for vnf, part in sorted(checkpoint.vnfs.items()):
+        names = {v['source_id']: v['name'] for server in part['servers']
+                 for v in server.get('volumes', ())}
         for record in part.get('copies', ()):
             what = record.get('method', '?')
-            ident = next((record[k] for k in ('backup_id', 'image_id',
-                                               'replica_id', 'verdict')
-                          if record.get(k)), None)
+            keys = ('backup_id', 'image_id', 'replica_id', 'verdict')
+            ident = next((record[k] for k in keys if record.get(k)), None)
             if ident:
                 what += ' ' + str(ident)
             if 'incremental' in record:
                 what += ' (incremental)' if record['incremental'] else \
                     ' (full)'
+            volume = record.get('volume')
             lines.append('VNF %s: volume %s: %s' % (
-                vnf, record.get('volume_name') or record.get('volume'),
-                what))
+                vnf, names.get(volume, volume), what))
     return lines
 
 

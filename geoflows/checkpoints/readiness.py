@@ -78,8 +78,8 @@ def check(clouds, checkpoint):
                             % (name, where, fix))
 
     net = clouds.network(target)
-    dr_networks = {n.name: n for n in _call(target, 'list the networks',
-                                             list, net.networks())}
+    dr_networks = {n.name: n for n in _call(
+        target, 'list the networks', list, net.networks())}
     dr_cidrs = {}
     for subnet in _call(target, 'list the subnets', list, net.subnets()):
         dr_cidrs.setdefault(subnet.network_id, set()).add(subnet.cidr)

@@ -4,6 +4,7 @@ The sample VNFs run at the fake site paris; the group protects them at
 lyon (see tests/unit/test_protection_jobs.py for the jobs themselves).
 """
 
+import argparse
 import datetime
 import os
 import sys
@@ -107,7 +108,8 @@ class TestProtectAndSync(ProtectionCommandTestCase):
         self.assertEqual(30, protection_cmd.interval('30'))
         self.assertEqual(300, protection_cmd.interval('5m'))
         for bad in ('0', '-5', 'x' * 100, '8d', ''):
-            self.assertRaises(Exception, protection_cmd.interval, bad)
+            self.assertRaises(argparse.ArgumentTypeError,
+                              protection_cmd.interval, bad)
 
 
 class TestCheckpointCommands(ProtectionCommandTestCase):
