@@ -6,6 +6,7 @@ chain, and the steps that make a data item's *copy record*, the JSON dict
 the checkpoint keeps of where the copy is and how to restore it.
 """
 
+from geoflows import clouds
 from geoflows import exceptions
 from geoflows.tasks import base
 from geoflows.tasks import volume as volume_tasks
@@ -37,37 +38,51 @@ class ChainProbe(base.GeoflowsTask):
 
 
 class BackupRecord(base.GeoflowsTask):
-    """The copy record of the item, for the checkpoint."""
+    """The copy record of the item, for the checkpoint.
+
+    Once both backups are made: what Cinder answered when they were
+    created does not say yet (no size for a new backup, 0 for one being
+    imported), so both are read again.
+    """
 
     def __init__(self, item):
         super().__init__(item.record_key, item.target,
-                         requires=['backup', 'imported', 'chain'],
+                         requires=['backup', 'imported', 'chain', 'ready'],
                          rebind={'backup': item.key + '.backup',
                                  'imported': item.key + '.imported',
-                                 'chain': item.key + '.chain'},
+                                 'chain': item.key + '.chain',
+                                 'ready': item.key + '.imported.ready'},
                          provides=item.record_key)
         self.item = item
 
-    def execute(self, backup, imported, chain):
+    def _read(self, site, backup_id):
+        cinder = self.client('block_storage', site)
+        with clouds.api_errors(site['name'], 'look up backup %s'
+                               % backup_id):
+            return cinder.get_backup(backup_id)
+
+    def execute(self, backup, imported, chain, ready):
         if imported['id'] != backup['id']:
             raise exceptions.ResourceError(
                 'the backup imported at site %r has id %s, not the source\'s'
                 ' %s' % (self.item.target['name'], imported['id'],
                          backup['id']))
-        if imported.get('size') != backup.get('size'):
+        source = self._read(self.item.source, backup['id'])
+        target = self._read(self.item.target, imported['id'])
+        if target.size != source.size:
             raise exceptions.ResourceError(
                 'the backup imported at site %r has size %s GiB, the '
                 'source\'s %s GiB' % (self.item.target['name'],
-                                      imported.get('size'),
-                                      backup.get('size')))
+                                      target.size, source.size))
+        incremental = bool(source.is_incremental)
         return {'method': 'backup',
                 'volume': self.item.volume['source_id'],
                 'backup_id': backup['id'],
-                'incremental': backup.get('incremental', False),
+                'incremental': incremental,
                 # What it needs to be restored: its chain, oldest first.
-                'chain': chain['ids'] if backup.get('incremental') else [],
-                'size': backup.get('size'),
-                'created_at': backup.get('created_at'),
+                'chain': chain['ids'] if incremental else [],
+                'size': source.size,
+                'created_at': str(source.created_at),
                 'source': self.item.source, 'target': self.item.target}
 
 

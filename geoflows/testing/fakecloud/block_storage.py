@@ -38,6 +38,8 @@ from geoflows.testing.fakecloud import data as data_mod
 
 BACKUP_SERVICE = 'cinder.backup.drivers.posix.PosixBackupDriver'
 IMPORT_PATH = '/backups/import_record'
+#: the volume of an imported backup until its record is read
+IMPORT_VOLUME_ID = '00000000-0000-0000-0000-000000000000'
 _DELETABLE = ('available', 'error', 'error_restoring', 'error_extending',
               'error_managing')
 _IN_USE_DELETE = (
@@ -114,6 +116,7 @@ class FakeBlockStorage(base.FakeProxy):
                 other = self._tables[other_kind].get(row_id)
                 if other is not None:
                     other['status'] = status
+                    other.update(other.pop('_when_done', None) or {})
 
     def _read_all(self, kind, rows):
         for row in rows:
@@ -487,7 +490,12 @@ class FakeBlockStorage(base.FakeProxy):
             during[('volume', volume.id)] = 'backing-up'
             after[('volume', volume.id)] = 'available'
         self._begin(during, after)
-        return self._out('backup', self._tables['backup'][backup_id])
+        # Cinder answers with the id and the name; the SDK keeps what it
+        # sent: no size, no status yet.
+        return self._types['backup']({
+            'id': backup_id, 'name': name, 'description': description,
+            'volume_id': volume.id, 'snapshot_id': snapshot_id,
+            'is_incremental': bool(incremental)})
 
     def _resolve(self, backup):
         """The bytes a restore of ``backup`` gives here, None if unreachable.
@@ -646,20 +654,29 @@ class FakeBlockStorage(base.FakeProxy):
                 'Invalid backup: Backup already exists in database.')
         stamp = base.now()
         # Cinder does not count dependents on import: the parent here keeps
-        # has_dependent_backups false (RECIPE.md 3a).
-        self._add('backup', id=fields['id'], name=fields['display_name'],
-                  description=fields['display_description'],
-                  volume_id=fields['volume_id'],
-                  snapshot_id=fields['snapshot_id'], size=fields['size'],
-                  status='available',
-                  is_incremental=fields['is_incremental'],
-                  has_dependent_backups=False, container=fields['container'],
-                  object_count=fields['object_count'],
-                  availability_zone=fields['availability_zone'],
-                  metadata=fields['metadata'],
-                  data_timestamp=fields['data_timestamp'], created_at=stamp,
-                  updated_at=stamp, fail_reason=None,
-                  _parent_id=fields['parent_id'], _sequence=self._next())
+        # has_dependent_backups false (RECIPE.md 3a).  The backup is
+        # "creating", of size 0 and of no volume until the backup service
+        # has read the record.
+        self._add('backup', id=fields['id'], name=None, description=None,
+                  volume_id=IMPORT_VOLUME_ID, snapshot_id=None, size=0,
+                  status='creating', is_incremental=False,
+                  has_dependent_backups=False, container=None,
+                  object_count=0, availability_zone=None, metadata={},
+                  data_timestamp=stamp, created_at=stamp, updated_at=stamp,
+                  fail_reason=None, _parent_id=fields['parent_id'],
+                  _sequence=self._next(), _when_done={
+                      'name': fields['display_name'],
+                      'description': fields['display_description'],
+                      'volume_id': fields['volume_id'],
+                      'snapshot_id': fields['snapshot_id'],
+                      'size': fields['size'],
+                      'is_incremental': fields['is_incremental'],
+                      'container': fields['container'],
+                      'object_count': fields['object_count'],
+                      'availability_zone': fields['availability_zone'],
+                      'metadata': fields['metadata'],
+                      'data_timestamp': fields['data_timestamp']})
+        self._begin({}, {('backup', fields['id']): 'available'})
         return self._tables['backup'][fields['id']]
 
     # -- images ---------------------------------------------------------------
