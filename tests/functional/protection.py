@@ -135,14 +135,25 @@ class ProtectionTestCase(base.FunctionalTestCase):
 
         for cloud_name in ('site-b', 'site-a'):
             cinder = self.connection(cloud_name).block_storage
-            for _round in range(5):  # incrementals before their parents
+            # Incrementals before their parents: a parent is refused (400)
+            # until its children are gone, so go round until none is left.
+            deadline = time.monotonic() + 120
+            while True:
                 left = [b for b in cinder.backups() if ours(b)]
+                if not left or time.monotonic() > deadline:
+                    break
                 for backup in sorted(left, key=lambda b: str(b.created_at),
                                      reverse=True):
-                    attempt(cinder.delete_backup, backup.id)
-                if not left:
-                    break
+                    if backup.status in ('available', 'error'):
+                        try:
+                            cinder.delete_backup(backup.id)
+                        except openstack.exceptions.SDKException:
+                            pass  # a child not yet deleted; next round
                 time.sleep(2)
+            if left:
+                errors.append(AssertionError('backups left at %s: %s' % (
+                    cloud_name, ', '.join('%s (%s)' % (b.id, b.status)
+                                          for b in left))))
             for snapshot in cinder.snapshots():
                 if ours(snapshot):
                     attempt(cinder.delete_snapshot, snapshot.id)
