@@ -114,3 +114,36 @@ class ApplicationRecord(base.GeoflowsTask):
                 'volume': self.item.volume['source_id'],
                 'size': self.item.volume['size'],
                 'source': self.item.source, 'target': self.item.target}
+
+
+class ImageRecord(base.GeoflowsTask):
+    """The copy record of an item of the ``image`` method."""
+
+    def __init__(self, item):
+        super().__init__(item.record_key, item.target,
+                         requires=['copy', 'image'],
+                         rebind={'copy': item.key + '.dr_image',
+                                 'image': item.key + '.image.ready'},
+                         provides=item.record_key)
+        self.item = item
+
+    def execute(self, copy, image):
+        volume = self.item.volume
+        return {'method': 'image',
+                'volume': volume['source_id'],
+                'image_id': copy['id'],
+                'sha256': copy.get('sha256'),
+                'checksum': copy.get('checksum'),
+                'hash_value': copy.get('hash_value'),
+                # bytes of the image; the volume's size is in GiB
+                'bytes': copy.get('size'),
+                'size': volume.get('size'),
+                'source_volume': {key: volume.get(key) for key in (
+                    'source_id', 'name', 'size', 'volume_type')},
+                'source_image': image['id'],
+                'incremental': False,
+                'created_at': copy.get('created_at'),
+                # seconds of the transfer, the DR upload and the check,
+                # when this job made the copy
+                'timings': copy.get('timings') or {},
+                'source': self.item.source, 'target': self.item.target}

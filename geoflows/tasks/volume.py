@@ -1,5 +1,9 @@
 """Cinder resources: volumes, snapshots, backups and imported backups.
 
+A volume geoflows makes is empty, restored from a backup, or created from
+a snapshot (the temporary clone the ``image`` method uploads: Cinder
+refuses to upload a volume in use) or from an image (its restore).
+
 Identities (how a re-run finds what an earlier attempt made): by name,
 which geoflows derives from the checkpoint and the source volume, and by
 geoflows' mark (volume and snapshot metadata, backup description).
@@ -12,6 +16,7 @@ import POSTs to the wrong URL, so the import is a plain REST call.
 """
 
 import logging
+import time
 
 from geoflows import clouds
 from geoflows import exceptions
@@ -28,10 +33,11 @@ def _marked(obj, marker):
 
 
 class Volume(base.Resource):
-    """A volume geoflows makes: empty, or restored from a parent backup.
+    """A volume geoflows makes: empty, or from a parent.
 
     ``params``: size, volume_type, availability_zone, metadata,
-    bootable, source_id; parent ``backup`` when it is a restore.
+    bootable, source_id; parent ``backup`` when it is a restore of a
+    backup, ``snapshot`` or ``image`` when it is made from one.
     """
 
     kind = 'volume'
@@ -60,8 +66,13 @@ class Volume(base.Resource):
             # Marked once it exists: a restore takes no metadata.
             cinder.set_volume_metadata(volume_id, **self._metadata())
             return cinder.get_volume(volume_id)
-        attrs = {'name': self.name, 'size': self.params['size'],
-                 'metadata': self._metadata()}
+        attrs = {'name': self.name, 'metadata': self._metadata()}
+        if self.params.get('size'):
+            attrs['size'] = self.params['size']
+        if 'snapshot' in parents:
+            attrs['snapshot_id'] = parents['snapshot']['id']
+        if 'image' in parents:
+            attrs['image_id'] = parents['image']['id']
         for key in ('volume_type', 'availability_zone'):
             if self.params.get(key):
                 attrs[key] = self.params[key]
@@ -76,6 +87,33 @@ class Volume(base.Resource):
 
     def owned(self, obj, parents):
         return _marked(obj, self.marker)
+
+
+class Clone(Volume):
+    """A temporary volume from the parent ``snapshot``, to be uploaded.
+
+    Its deletion waits (``params['wait']``: attempts, seconds) while Cinder
+    still works on it (``uploading``, ``creating``): a revert after a crash
+    in the middle of an upload would otherwise be refused.
+    """
+
+    kind = 'clone'
+    busy = ('creating', 'uploading', 'downloading', 'maintenance')
+
+    def delete(self, cinder, resource_id, parents):
+        attempts, interval = self.params.get('wait') or (1, 0.0)
+        for attempt in range(attempts):
+            status = cinder.get_volume(resource_id).status
+            if status not in self.busy:
+                break
+            LOG.info('%s is %s; its deletion waits', self.label, status)
+            time.sleep(interval)
+        cinder.delete_volume(resource_id, ignore_missing=False)
+
+    def describe(self, obj, parents):
+        result = super().describe(obj, parents)
+        result.update(size=obj.size, status=obj.status)
+        return result
 
 
 class Snapshot(base.Resource):

@@ -49,6 +49,10 @@ _CREATE_ATTRS = frozenset([
     'size', 'name', 'description', 'volume_type', 'availability_zone',
     'snapshot_id', 'source_volume_id', 'image_id', 'backup_id', 'metadata',
     'is_multiattach'])
+# Cinder's glance_core_properties option, by default.
+GLANCE_CORE_PROPERTIES = frozenset([
+    'checksum', 'container_format', 'disk_format', 'image_name', 'image_id',
+    'min_disk', 'min_ram', 'name', 'size'])
 _ALIASES = {'source_volid': 'source_volume_id', 'imageRef': 'image_id',
             'multiattach': 'is_multiattach'}
 
@@ -336,6 +340,12 @@ class FakeBlockStorage(base.FakeProxy):
             self._data.pop(snapshot.id, None)
         self._delete('volume', volume_id, False)
         self._data.pop(volume_id, None)
+
+    def set_volume_image_metadata(self, volume, **metadata):
+        row = self._get('volume', volume)
+        row['volume_image_metadata'] = dict(
+            row.get('volume_image_metadata') or {},
+            **{k: str(v) for k, v in metadata.items()})
 
     def set_volume_bootable_status(self, volume, bootable):
         self._get('volume', volume)['is_bootable'] = bool(bootable)
@@ -675,12 +685,19 @@ class FakeBlockStorage(base.FakeProxy):
             raise self._bad_request('Invalid volume: Volume %s status must '
                                     'be %s' % (row.id, ' or '.join(allowed)))
         glance = self._site._raw_image
+        # Cinder copies the volume's image metadata but Glance's core
+        # properties into the image's properties.
+        properties = {k: v for k, v in (row.get('volume_image_metadata')
+                                        or {}).items()
+                      if k not in GLANCE_CORE_PROPERTIES}
         image = glance.create_image(
             image_name, disk_format=disk_format or 'raw',
             container_format=container_format or 'bare',
             visibility=visibility or 'private',
-            is_protected=bool(protected), allow_duplicates=True)
-        glance._upload(image.id, self._data[row.id].copy())
+            is_protected=bool(protected), allow_duplicates=True,
+            meta=properties)
+        glance._upload(image.id, self._data[row.id].copy(),
+                       reads=self._site.storage_reads)
         self._begin({('volume', row.id): 'uploading'},
                     {('volume', row.id): row.status})
         return {'id': row.id, 'updated_at': base.now(), 'status': 'uploading',
