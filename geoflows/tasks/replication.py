@@ -6,9 +6,13 @@ chain, and the steps that make a data item's *copy record*, the JSON dict
 the checkpoint keeps of where the copy is and how to restore it.
 """
 
+import logging
+
 from geoflows import exceptions
 from geoflows.tasks import base
 from geoflows.tasks import volume as volume_tasks
+
+LOG = logging.getLogger(__name__)
 
 
 class ChainProbe(base.GeoflowsTask):
@@ -147,3 +151,78 @@ class ImageRecord(base.GeoflowsTask):
                 # when this job made the copy
                 'timings': copy.get('timings') or {},
                 'source': self.item.source, 'target': self.item.target}
+
+
+class StorageRecord(base.GeoflowsTask):
+    """The record of a ``storage`` item: the replica, checked at the source.
+
+    ``driver``: a :class:`geoflows.replication.storage.Driver`.
+    """
+
+    def __init__(self, item, driver):
+        super().__init__(item.record_key, item.source,
+                         provides=item.record_key)
+        self.item = item
+        self.driver = driver
+
+    def execute(self):
+        volume = self.item.volume
+        cinder = self.client('block_storage')
+        with self.api('read the replication of volume %s'
+                      % volume['source_id']):
+            replica = self.driver.check(cinder, volume['source_id'],
+                                        self.item.options)
+        return {'method': 'storage', 'driver': self.driver.name,
+                'volume': volume['source_id'], 'size': volume.get('size'),
+                'replica': replica,
+                'source': self.item.source, 'target': self.item.target}
+
+
+class Failover(base.GeoflowsTask):
+    """Fail the replica of a ``storage`` item over, at the target.
+
+    Provides the volume's description (the same volume: the array's
+    replica now serves it).  Not undone by a revert: a failback is an
+    operation of its own.
+    """
+
+    def __init__(self, item, driver):
+        super().__init__(item.key + '.volume', item.target,
+                         requires=['record'],
+                         rebind={'record': item.copy_key},
+                         provides=item.key + '.volume')
+        self.item = item
+        self.driver = driver
+
+    def execute(self, record):
+        cinder = self.client('block_storage')
+        with self.api('fail volume %s over' % record['volume']):
+            done = self.driver.failover(cinder, record, self.item.options)
+        LOG.info('%s (site %r)', done, self.site['name'])
+        return {'id': record['volume'], 'name': None, 'owned': False,
+                'failover': done}
+
+
+class WaitFailover(base.GeoflowsTask):
+    """Check once that the failed-over volume serves; NotReady if not yet."""
+
+    def __init__(self, item, driver):
+        super().__init__(item.key + '.volume.ready', item.target,
+                         requires=['record', 'volume'],
+                         rebind={'record': item.copy_key,
+                                 'volume': item.key + '.volume'},
+                         provides=item.key + '.volume.ready')
+        self.item = item
+        self.driver = driver
+
+    def execute(self, record, volume):
+        cinder = self.client('block_storage')
+        with self.api('read volume %s' % record['volume']):
+            state, detail = self.driver.status(cinder, record,
+                                               self.item.options)
+        if state == 'ready':
+            return detail.status
+        if state == 'error':
+            raise exceptions.ResourceError(
+                '%s; fix the cause, then resume the job' % detail)
+        raise exceptions.NotReady(detail)
