@@ -68,8 +68,11 @@ class Driver(object, metaclass=abc.ABCMeta):
 
     @abc.abstractmethod
     def status(self, cinder, record, options):
-        """('ready', volume) when the volume serves at the target;
-        ('pending', text) while the failover runs; ('error', text)."""
+        """Where the failover is: a pair (state, detail).
+
+        ``('ready', volume)`` when the volume serves at the target,
+        ``('pending', text)`` while the failover runs, ``('error', text)``.
+        """
 
 
 def _error(message):
