@@ -5,8 +5,8 @@ lyon).  The failover runs where one Cinder manages the replicated backend:
 its tasks are called on one fake site that stands for both sites.
 """
 
-from taskflow.patterns import linear_flow
 from taskflow import engines
+from taskflow.patterns import linear_flow
 import yaml
 
 from geoflows import checkpoints
