@@ -27,15 +27,35 @@ the sites but their APIs.
 
 Every step finds what an earlier attempt made (by name and geoflows'
 mark), so a resumed sync makes no duplicate; a revert deletes what the
-job made.  Takes no options.
+job made.
+
+Options: ``disk_format``, the format Cinder uploads the volume in:
+``raw`` (the default: the image is the volume's bytes, so its sha256 is
+the volume's) or ``qcow2`` (Cinder converts with qemu-img: zeros are not
+stored, so a sparse volume's image is much smaller and its copy much
+faster; a volume created from it holds the same bytes, but the image's
+sha256 is the qcow2 file's).
 """
 
 from geoflows import replication
+
+DISK_FORMATS = ('raw', 'qcow2')
 
 
 class Image(replication.Method):
 
     name = 'image'
+
+    def problems(self, item_spec):
+        found = []
+        for key, value in (item_spec.get('options') or {}).items():
+            if key != 'disk_format':
+                found.append((('options', key), 'unknown option %r of the '
+                              'image method (it takes: disk_format)' % key))
+            elif value not in DISK_FORMATS:
+                found.append((('options', key), 'disk_format is one of %s'
+                              % ', '.join(DISK_FORMATS)))
+        return found
 
     # -- resources of one item ---------------------------------------------
 
@@ -58,7 +78,8 @@ class Image(replication.Method):
             item.key + '.image', item.source, item.name, marker=item.marker,
             parents={'clone': item.key + '.clone'},
             after=[item.key + '.clone.ready'],
-            volume_id=item.volume['source_id'])
+            volume_id=item.volume['source_id'],
+            disk_format=item.options.get('disk_format', 'raw'))
 
     def _copy(self, item):
         from geoflows.tasks import image as image_tasks

@@ -173,8 +173,9 @@ class VolumeImage(base.Resource):
         clone = parents['clone']['id']
         cinder.set_volume_image_metadata(clone, **self._properties())
         answer = cinder.upload_volume_to_image(
-            clone, self.name, disk_format='raw', container_format='bare',
-            visibility='private')
+            clone, self.name,
+            disk_format=self.params.get('disk_format') or 'raw',
+            container_format='bare', visibility='private')
         image_id = (answer.get('image_id') if isinstance(answer, dict)
                     else getattr(answer, 'image_id', None))
         return glance.get_image(image_id)
@@ -195,7 +196,7 @@ class VolumeImage(base.Resource):
     def describe(self, obj, parents):
         result = super().describe(obj, parents)
         result.update(status=obj.status, size=obj.size,
-                      checksum=obj.checksum,
+                      checksum=obj.checksum, disk_format=obj.disk_format,
                       hash_algo=getattr(obj, 'hash_algo', None),
                       hash_value=getattr(obj, 'hash_value', None))
         return result
@@ -288,7 +289,8 @@ class VolumeImageCopy(base.Resource):
                           VOLUME_PROPERTY: volume['source_id'],
                           SHA256_PROPERTY: sha256}
             obj = glance.create_image(
-                self.name, filename=path, disk_format='raw',
+                self.name, filename=path,
+                disk_format=source.get('disk_format') or 'raw',
                 container_format='bare', visibility='private', md5=md5,
                 sha256=sha256, allow_duplicates=True, wait=False,
                 **properties)
@@ -333,7 +335,7 @@ class VolumeImageCopy(base.Resource):
     def describe(self, obj, parents):
         result = super().describe(obj, parents)
         result.update(status=obj.status, size=obj.size,
-                      checksum=obj.checksum,
+                      checksum=obj.checksum, disk_format=obj.disk_format,
                       hash_value=getattr(obj, 'hash_value', None),
                       sha256=_properties(None, obj).get(SHA256_PROPERTY),
                       created_at=str(obj.created_at))

@@ -136,7 +136,9 @@ class ImageRecord(base.GeoflowsTask):
         return {'method': 'image',
                 'volume': volume['source_id'],
                 'image_id': copy['id'],
+                # of the image's bytes: the volume's when it is raw
                 'sha256': copy.get('sha256'),
+                'disk_format': copy.get('disk_format'),
                 'checksum': copy.get('checksum'),
                 'hash_value': copy.get('hash_value'),
                 # bytes of the image; the volume's size is in GiB

@@ -42,6 +42,11 @@ PHASES = (('snapshot', ('snapshot', 'snapshot.ready')),
                        'image.removed')))
 
 
+def _seconds(delta):
+    return delta.total_seconds() if hasattr(delta, 'total_seconds') \
+        else float(delta)
+
+
 class TestImageReplication(protection.ProtectionTestCase):
 
     def setUp(self):
@@ -94,19 +99,29 @@ class TestImageReplication(protection.ProtectionTestCase):
                            if i.name.startswith('gf-')]}
 
     def durations(self, job_id, key):
-        """Seconds per phase of the copy of data item ``key``."""
+        """Seconds per phase of the copy of data item ``key``.
+
+        A phase lasts from the start of its first step to the end of its
+        last (its waits' retries included).
+        """
         _job, steps = self.runner.steps(job_id)
-        seconds = {}
+        spans = {}
         for step in steps:
             name = step['name']
             if not name.startswith(key + '.') or not step.get('finished_at'):
                 continue
-            spent = (step['finished_at'] - step['started_at'])
-            spent = getattr(spent, 'total_seconds', lambda: spent)()
-            seconds[name[len(key) + 1:]] = seconds.get(
-                name[len(key) + 1:], 0.0) + spent
-        return {phase: round(sum(seconds.get(n, 0.0) for n in names), 2)
-                for phase, names in PHASES}
+            suffix = name[len(key) + 1:]
+            for ending in ('.retry', '.probe'):
+                if suffix.endswith(ending):
+                    suffix = suffix[:-len(ending)]
+            for phase, names in PHASES:
+                if suffix in names:
+                    start, end = spans.get(phase, (step['started_at'],
+                                                   step['finished_at']))
+                    spans[phase] = (min(start, step['started_at']),
+                                    max(end, step['finished_at']))
+        return {phase: round(_seconds(end - start), 2)
+                for phase, (start, end) in spans.items()}
 
     def restore(self, sync_job, item):
         """The method's restore steps at site-b, from the checkpoint."""

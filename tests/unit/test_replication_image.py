@@ -87,6 +87,7 @@ class TestImageSync(ImageTestCase):
         checkpoint = self.sync()
         record = self.record(checkpoint)
         self.assertEqual('image', record['method'])
+        self.assertEqual('raw', record['disk_format'])
         self.assertEqual([record['image_id']], self.dr_images())
         image = self.lyon().image.get_image(record['image_id'])
         self.assertEqual('active', image.status)
@@ -107,6 +108,27 @@ class TestImageSync(ImageTestCase):
         # The checkpoint says which copy a takeover restores.
         self.assertEqual(record['image_id'], replication.get(
             'image').copy_id(record))
+
+    def test_the_disk_format_option(self):
+        plan = make_plan(data={'pgw': [{
+            'volume': 'pgw-1-cfg', 'method': 'image',
+            'options': {'disk_format': 'qcow2'}}]})
+        record = self.record(self.sync(plan))
+        self.assertEqual('qcow2', record['disk_format'])
+        self.assertEqual('qcow2', self.lyon().image.get_image(
+            record['image_id']).disk_format)
+        self.assertEqual(self.paris.volume_sha256(self.volume),
+                         self.restored_sha(record))
+        method = replication.get('image')
+        self.assertEqual([], method.problems({'options': {
+            'disk_format': 'raw'}}))
+        self.assertEqual(
+            [(('options', 'disk_format'), 'disk_format is one of raw, '
+              'qcow2')], method.problems({'options': {'disk_format': 'vmdk'}}))
+        self.assertEqual(
+            [(('options', 'max_chain'), "unknown option 'max_chain' of the "
+              'image method (it takes: disk_format)')],
+            method.problems({'options': {'max_chain': 3}}))
 
     def test_each_sync_is_a_full_copy_under_a_new_id(self):
         first = self.record(self.sync())
