@@ -34,12 +34,15 @@ OPTIONS = {
     'max_copies_per_site': 4, 'fence_timeout': 30,
     'hook_options': {'output_limit': 65536, 'pass_env': []},
 }
-# The steps of one image copy, by the phase they belong to.
+# The steps of one image copy, by the phase they belong to (the copy's
+# transfer, DR upload and check are timed inside its step: see the record).
 PHASES = (('snapshot', ('snapshot', 'snapshot.ready')),
           ('clone', ('clone', 'clone.ready')),
           ('upload', ('image', 'image.ready')),
-          ('cleanup', ('clone.uploaded', 'clone.removed', 'snapshot.removed',
-                       'image.removed')))
+          ('copy', ('dr_image',)),
+          # while the copy runs: the clone and the snapshot deleted
+          ('cleanup', ('clone.uploaded', 'clone.removed', 'snapshot.removed')),
+          ('primary_image_removed', ('image.removed',)))
 
 
 def _seconds(delta):
