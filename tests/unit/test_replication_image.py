@@ -311,3 +311,17 @@ class TestImageTakeover(ImageTestCase):
                       if v.name == 'pgw-1-pgw-1-cfg']
         self.assertEqual(expected, self.lyon().volume_sha256(restored.id))
         self.assertEqual('in-use', restored.status)
+
+    def test_the_plans_options_reach_the_restore(self):
+        from geoflows import takeover_units
+        plan = make_plan(interconnect='vpn', data={'pgw': [{
+            'volume': 'pgw-1-cfg', 'method': 'image',
+            'options': {'disk_format': 'qcow2'}}]})
+        units = takeover_units.build('takeover', plan, None,
+                                     self.runner.context,
+                                     dict(base.OPTIONS, job_id='j-1',
+                                          mode='disaster',
+                                          confirm_primary_lost=True))
+        [pgw] = [u for u in units if u['name'] == 'core/pgw']
+        self.assertEqual({self.volume: {'disk_format': 'qcow2'}},
+                         pgw['args']['options'])
