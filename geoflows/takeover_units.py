@@ -100,6 +100,14 @@ def _group(plan, group, context, options, mode, problems):
         methods = {record['volume']: record['method']
                    for part in checkpoint.vnfs.values()
                    for record in part.get('copies', ())}
+    # The plan's options of each volume's method (a storage driver...).
+    item_options = {}
+    for vnf in group.vnfs:
+        for server in (vnf_docs.get(vnf.name) or {}).get('servers', ()):
+            for volume in server['volumes']:
+                found = vnf.method_of(volume['name'])
+                if found is not None and found.options:
+                    item_options[volume['source_id']] = dict(found.options)
     base = {'plan': plan.name, 'group': group.name, 'source': source,
             'target': target}
     lock = ['protection:%s/%s' % (plan.name, group.name)]
@@ -154,7 +162,8 @@ def _group(plan, group, context, options, mode, problems):
                         vnf=vnf_docs[vnf.name],
                         hooks={p: [dict(h) for h in hs]
                                for p, hs in vnf.hooks.items()},
-                        methods=methods, checkpoint=checkpoint_ref,
+                        methods=methods, options=item_options,
+                        checkpoint=checkpoint_ref,
                         checkpoint_tag=tag)
             follows = [previous] if previous and \
                 not group.overlap_priorities else []

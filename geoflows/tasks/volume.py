@@ -1,5 +1,9 @@
 """Cinder resources: volumes, snapshots, backups and imported backups.
 
+A volume geoflows makes is empty, restored from a backup, or created from
+a snapshot (the temporary clone the ``image`` method uploads: Cinder
+refuses to upload a volume in use) or from an image (its restore).
+
 Identities (how a re-run finds what an earlier attempt made): by name,
 which geoflows derives from the checkpoint and the source volume, and by
 geoflows' mark (volume and snapshot metadata, backup description).
@@ -29,10 +33,11 @@ def _marked(obj, marker):
 
 
 class Volume(base.Resource):
-    """A volume geoflows makes: empty, or restored from a parent backup.
+    """A volume geoflows makes: empty, or from a parent.
 
     ``params``: size, volume_type, availability_zone, metadata,
-    bootable, source_id; parent ``backup`` when it is a restore.
+    bootable, source_id; parent ``backup`` when it is a restore of a
+    backup, ``snapshot`` or ``image`` when it is made from one.
     """
 
     kind = 'volume'
@@ -61,8 +66,13 @@ class Volume(base.Resource):
             # Marked once it exists: a restore takes no metadata.
             cinder.set_volume_metadata(volume_id, **self._metadata())
             return cinder.get_volume(volume_id)
-        attrs = {'name': self.name, 'size': self.params['size'],
-                 'metadata': self._metadata()}
+        attrs = {'name': self.name, 'metadata': self._metadata()}
+        if self.params.get('size'):
+            attrs['size'] = self.params['size']
+        if 'snapshot' in parents:
+            attrs['snapshot_id'] = parents['snapshot']['id']
+        if 'image' in parents:
+            attrs['image_id'] = parents['image']['id']
         for key in ('volume_type', 'availability_zone'):
             if self.params.get(key):
                 attrs[key] = self.params[key]
@@ -82,7 +92,8 @@ class Volume(base.Resource):
 #: statuses of work under way on a snapshot, backup or volume: Cinder
 #: refuses to delete it until the work ends
 _BUSY = ('creating', 'backing-up', 'restoring', 'restoring-backup',
-         'downloading', 'uploading', 'attaching', 'detaching')
+         'downloading', 'uploading', 'attaching', 'detaching',
+         'maintenance')
 
 
 def delete_when_settled(read, delete, resource_id, label, wait=None):
@@ -107,6 +118,26 @@ def delete_when_settled(read, delete, resource_id, label, wait=None):
                 % (label, status, attempts))
         time.sleep(interval)
     delete(resource_id, ignore_missing=False)
+
+
+class Clone(Volume):
+    """A temporary volume from the parent ``snapshot``, to be uploaded.
+
+    Its deletion waits (``params['wait']``: attempts, seconds) while Cinder
+    still works on it (``uploading``, ``creating``): a revert after a crash
+    in the middle of an upload would otherwise be refused.
+    """
+
+    kind = 'clone'
+
+    def delete(self, cinder, resource_id, parents):
+        delete_when_settled(cinder.get_volume, cinder.delete_volume,
+                            resource_id, self.label, self.params.get('wait'))
+
+    def describe(self, obj, parents):
+        result = super().describe(obj, parents)
+        result.update(size=obj.size, status=obj.status)
+        return result
 
 
 class Snapshot(base.Resource):

@@ -58,7 +58,8 @@ class TestVolumes(StorageTestCase):
                              availability_zone='az1')
 
         self.assertEqual(
-            (2, False, [], '__DEFAULT__', 'az1', {'k': 'v'}, None, False),
+            (2, False, [], '__DEFAULT__', 'az1', {'k': 'v'}, 'disabled',
+             False),
             (volume.size, volume.is_bootable, volume.attachments,
              volume.volume_type, volume.availability_zone, volume.metadata,
              volume.replication_status, volume.is_multiattach))
