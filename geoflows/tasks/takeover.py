@@ -159,6 +159,14 @@ class Fence(base.GeoflowsTask):
         if not isinstance(result, dict):
             return
         site = self.spec['source']
+        if self.spec.get('standalone'):
+            # A fence job ("geoflows protection fence") undone: the group
+            # still runs at the DR site, its primary stays stopped.
+            LOG.warning('fencing of group %s at %r undone in the state '
+                        'store only: what it stopped stays stopped (the '
+                        'group runs at its DR site)', self.spec['group'],
+                        site['name'])
+            return
         try:
             compute = self.client('compute', site)
             net = self.client('network', site)
