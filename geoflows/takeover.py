@@ -151,19 +151,14 @@ def _checkpoint_of(runner, plan, group, wanted):
     return found
 
 
-def chain_members(group_doc):
-    """[set of VNF names] of each service chain of a group's document."""
-    members = []
-    for chain in group_doc.get('chains', ()):
-        owners = {pair[end]['vnf'] for g in chain['port_pair_groups']
-                  for pair in g['port_pairs']
-                  for end in ('ingress', 'egress') if 'vnf' in pair[end]}
-        for fc in chain['flow_classifiers']:
-            for key in ('logical_source_port', 'logical_destination_port'):
-                if fc.get(key) and 'vnf' in fc[key]:
-                    owners.add(fc[key]['vnf'])
-        members.append(owners)
-    return members
+def chain_members(group, group_doc):
+    """[set of VNF names] of each service chain of a group's document.
+
+    A VNF is in the chains its plan entry names (``chains:``): it is ready
+    once they are rebuilt, as the takeover's report measures it.
+    """
+    return [{v.name for v in group.vnfs if chain['name'] in v.chains}
+            for chain in group_doc.get('chains', ())]
 
 
 def predict(runner, plan, groups=None, checkpoint=None, caps=None):
@@ -196,7 +191,7 @@ def predict(runner, plan, groups=None, checkpoint=None, caps=None):
         times = rto.durations(runner.store, plan.name, group.name)
         result = rto.predict(plan, group, cp.vnfs, times, caps,
                              chains=chain_members(
-                                 cp.document['group_doc']))
+                                 group, cp.document['group_doc']))
         result.update(group=group.name, checkpoint=cp.id)
         found.append(result)
     return found

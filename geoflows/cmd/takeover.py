@@ -72,13 +72,13 @@ class PredictionColumn(columns.FormattableColumn):
     def human_readable(self):
         return _table(
             ['group', 'VNF', 'priority', 'standby', 'steps', 'starts at',
-             'predicted RTO (s)', 'target (s)', ''],
+             'predicted RTO (s)', 'target (s)', 'over target'],
             [(r['group'], r['vnf'], r['priority'], r['standby'],
               '\n'.join('%s x%d, %gs' % (s['kind'], s['count'],
                                          s['seconds'])
                         for s in r['steps']) or '-',
               r['start'], r['ready'], r['target'],
-              'OVER TARGET' if r['exceeds'] else '')
+              'OVER' if r['exceeds'] else '')
              for r in self._value])
 
     def machine_readable(self):
@@ -91,12 +91,12 @@ class GroupsColumn(columns.FormattableColumn):
     def human_readable(self):
         return _table(
             ['group', 'checkpoint', 'predicted RTO (s)', 'target (s)',
-             'step times (s)', ''],
+             'step times (s)', 'over target'],
             [(g['group'], g['checkpoint'], g['rto'], g['target'],
               '\n'.join('%s %g (%s)' % (kind, seconds, source)
                         for kind, (seconds, source) in sorted(
                             g['times'].items())),
-              'OVER TARGET' if g['exceeds'] else '')
+              'OVER' if g['exceeds'] else '')
              for g in self._value])
 
     def machine_readable(self):

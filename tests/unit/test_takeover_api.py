@@ -1,0 +1,99 @@
+"""The Python API of takeovers: geoflows.takeover, on the fake cloud."""
+
+from keystoneauth1 import exceptions as ksa_exc
+
+from geoflows.checkpoints import groups
+from geoflows import exceptions
+from geoflows import jobs
+from geoflows import takeover
+from tests.unit import test_takeover_jobs
+
+
+class TestParams(test_takeover_jobs.TakeoverTestCase):
+
+    def test_what_goes_together(self):
+        self.assertEqual({'mode': 'planned'}, takeover.params('planned'))
+        self.assertEqual({'mode': 'disaster', 'confirm_primary_lost': True,
+                          'checkpoint': 'abcd1234'},
+                         takeover.params('disaster', True, 'ABCD1234'))
+        for args, text in (((None,), 'say which takeover'),
+                           (('both',), 'say which takeover'),
+                           (('disaster',), 'confirm that the primary'),
+                           (('planned', True), 'needs the primary'),
+                           (('planned', False, 'abcd1234'),
+                            'makes its own checkpoint'),
+                           (('disaster', True, 'x' * 10 ** 6),
+                            'is not a checkpoint id')):
+            e = self.assertRaises(exceptions.GeoflowsError, takeover.params,
+                                  *args)
+            self.assertIn(text, str(e))
+            self.assertLess(len(str(e)), 500)
+
+
+class TestApi(test_takeover_jobs.TakeoverTestCase):
+
+    def test_predict_then_take_over_then_verify(self):
+        [predicted] = takeover.predict(self.runner, self.plan, ['core'])
+        self.assertEqual(self.checkpoint.id, predicted['checkpoint'])
+        self.assertEqual({'hss', 'pgw', 'fw'}, set(predicted['vnfs']))
+        job = takeover.takeover(self.runner, self.plan, ['core'],
+                                mode='disaster', confirm_primary_lost=True,
+                                checkpoint=self.checkpoint.id[:8])
+        self.assertEqual(jobs.SUCCESS, job.state, job.error)
+        [report] = takeover.reports(job)
+        self.assertEqual(self.checkpoint.id, report['checkpoint'])
+        self.assertTrue(all(v['ready'] for v in report['vnfs'].values()))
+        [verified] = takeover.verify(self.runner, self.plan)
+        self.assertEqual(('core', 'lyon', self.checkpoint.id, []),
+                         (verified['group'], verified['site'],
+                          verified['checkpoint'], verified['differences']))
+        # Taken over: neither a second takeover nor a prediction of one.
+        for call, kwargs in ((takeover.takeover, {'mode': 'planned'}),
+                             (takeover.predict, {})):
+            e = self.assertRaises(exceptions.GeoflowsError, call,
+                                  self.runner, self.plan, **kwargs)
+            self.assertIn('already runs at site lyon', str(e))
+
+    def test_unknown_groups_and_checkpoints(self):
+        for call in (takeover.predict, takeover.verify):
+            e = self.assertRaises(exceptions.GeoflowsError, call,
+                                  self.runner, self.plan, ['nope'])
+            self.assertIn("has no protection group 'nope'", str(e))
+            e = self.assertRaises(exceptions.GeoflowsError, call,
+                                  self.runner, self.plan, None, 'feedbeef')
+            self.assertIn("no checkpoint 'feedbeef'", str(e))
+        e = self.assertRaises(exceptions.GeoflowsError, takeover.takeover,
+                              self.runner, self.plan, ['nope'],
+                              mode='planned')
+        self.assertIn("has no protection group 'nope'", str(e))
+        e = self.assertRaises(exceptions.GeoflowsError, takeover.fence,
+                              self.runner, self.plan, [])
+        self.assertIn('name the groups to fence', str(e))
+        self.assertEqual([], [j for j in self.store.list_jobs()
+                              if j.operation == 'takeover'])
+
+    def test_fence_again_then_the_fence_job_reverted(self):
+        self.site('paris').fail(
+            'get_server', times=1000,
+            error=ksa_exc.ConnectFailure('connection refused'))
+        job = takeover.takeover(self.runner, self.plan, mode='disaster',
+                                confirm_primary_lost=True)
+        self.assertEqual(jobs.SUCCESS, job.state, job.error)
+        [row] = takeover.fence_states(self.runner, self.plan)
+        self.assertEqual(groups.NOT_FENCED, row['fence'])
+        e = self.assertRaises(exceptions.PreflightError, self.runner.start,
+                              'sync', self.plan)
+        self.assertIn('group core is not fenced', str(e))
+        paris = self.site('paris')
+        with paris.lock:
+            paris._faults.clear()
+        [row] = takeover.fence(self.runner, self.plan, ['core'])
+        self.assertEqual(groups.FENCED, row['fence'])
+        self.assertIn('stopped 6 servers', row['detail'])
+        fence_job = self.runner.get(row['job'])
+        self.assertEqual('fence', fence_job.operation)
+        # Undoing the fence job does not start the VNFs at the primary.
+        reverted = self.runner.revert(fence_job.id)
+        self.assertEqual(jobs.REVERTED, reverted.state, reverted.error)
+        self.assertTrue(all(s.status == 'SHUTOFF'
+                            for s in paris.compute.servers()))
