@@ -43,29 +43,6 @@ def _table(field_names, rows):
     return common._table(field_names, rows)
 
 
-def _number(value):
-    return '-' if value is None else '%g' % value
-
-
-class ReportColumn(columns.FormattableColumn):
-    """Per VNF of a takeover: ready, measured RTO and achieved RPO."""
-
-    def human_readable(self):
-        if not self._value:
-            return 'none (no group reached its report)'
-        return _table(
-            ['group', 'VNF', 'priority', 'standby', 'ready', 'RTO (s)',
-             'RTO target', 'RPO (s)', 'RPO target'],
-            [(r['group'], r['vnf'], r['priority'], r['standby'],
-              'yes' if r['ready'] else 'no', _number(r['rto']),
-              '%s%s' % (r['rto_target'], '' if r['rto_met'] or not
-                        r['ready'] else ' (exceeded)'),
-              _number(r['rpo']), r['rpo_target']) for r in self._value])
-
-    def machine_readable(self):
-        return self._value
-
-
 class PredictionColumn(columns.FormattableColumn):
     """Per VNF of a takeover not made: its steps and predicted RTO."""
 
@@ -101,29 +78,6 @@ class GroupsColumn(columns.FormattableColumn):
 
     def machine_readable(self):
         return self._value
-
-
-def report_rows(job):
-    """The report of a takeover job: rows per VNF, verdicts per group."""
-    from geoflows import takeover
-    rows, verdicts = [], []
-    for report in takeover.reports(job):
-        for name, vnf in sorted(report['vnfs'].items(),
-                                key=lambda i: (i[1]['priority'], i[0])):
-            rows.append(dict(vnf, group=report['group'], vnf=name))
-        verdict = report.get('verify') or {}
-        if verdict.get('error'):
-            verdicts.append('%s: not verified: %s' % (report['group'],
-                                                      verdict['error']))
-        elif verdict.get('differences'):
-            verdicts.append('%s: %d differences from checkpoint %s:\n%s' % (
-                report['group'], len(verdict['differences']),
-                report['checkpoint'], '\n'.join(
-                    '  ' + d for d in verdict['differences'])))
-        else:
-            verdicts.append('%s: as checkpoint %s says' % (
-                report['group'], report['checkpoint']))
-    return rows, verdicts
 
 
 class Takeover(common.PlanJobCommand):
@@ -198,24 +152,7 @@ class Takeover(common.PlanJobCommand):
         selected = takeover._groups(plan, parsed_args.names)
         takeover._one_group_for(parsed_args.checkpoint, selected)
         takeover.refuse_taken_over(self.app.runner, plan, selected)
-        job = self.start(parsed_args)
-        names, values = common.job_data(job)
-        rows, verdicts = report_rows(job)
-        result = job.result or {}
-        extra = [('report', ReportColumn(rows)),
-                 ('verify', '\n'.join(verdicts) or '-')]
-        if result.get('failed') or result.get('skipped'):
-            extra += [
-                ('failed', '\n'.join('%s: %s' % item for item in sorted(
-                    result.get('failed', {}).items())) or 'none'),
-                ('skipped', '\n'.join('%s: %s' % item for item in sorted(
-                    result.get('skipped', {}).items())) or 'none'),
-                ('next', 'fix the cause, then "geoflows job resume %s" '
-                         'runs only the failed and skipped units ("geoflows '
-                         'job revert %s" undoes the whole takeover)' % (
-                             job.id, job.id))]
-        return (names + tuple(n for n, _v in extra),
-                values + tuple(v for _n, v in extra))
+        return common.job_data(self.start(parsed_args))
 
     def _dry_run(self, parsed_args, mode):
         from geoflows import plan as plan_mod

@@ -59,6 +59,9 @@ class TestTakeoverCommand(TakeoverCommandTestCase):
         self.assertRegex(job['verify'], r'^core: as checkpoint [0-9a-f-]+ '
                                         r'says$')
         self.assertNotIn('next', job)
+        shown = self.json('job', 'show', job['id'])
+        self.assertEqual(job['report'], shown['report'])
+        self.assertEqual(job['verify'], shown['verify'])
         self.assertTrue(all(s.status == 'SHUTOFF'
                             for s in self.paris.compute.servers()))
         rows = self.status(0, '--no-dr-site')
@@ -104,6 +107,8 @@ class TestTakeoverCommand(TakeoverCommandTestCase):
         self.assertFalse(vnfs['fw']['ready'])
         self.assertIsNone(vnfs['fw']['rto'])
         self.assertTrue(vnfs['hss']['ready'])
+        shown = self.json('job', 'show', job['id'])
+        self.assertEqual(job['next'], shown['next'])
 
 
 class TestRefusals(TakeoverCommandTestCase):
