@@ -173,8 +173,10 @@ def _takeover_fields(job):
     result = job.result or {}
     if result.get('failed') or result.get('skipped'):
         fields += [
-            ('failed', '\n'.join('%s: %s' % item for item in sorted(
-                result.get('failed', {}).items())) or 'none'),
+            ('failed', '\n'.join(
+                why if why.startswith(unit + ':') else '%s: %s' % (unit, why)
+                for unit, why in sorted(result.get('failed', {}).items()))
+             or 'none'),
             ('skipped', '\n'.join('%s: %s' % item for item in sorted(
                 result.get('skipped', {}).items())) or 'none'),
             ('next', 'fix the cause, then "geoflows job resume %s" runs '
