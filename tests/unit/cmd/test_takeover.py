@@ -313,3 +313,22 @@ class TestFence(TakeoverCommandTestCase):
                             for s in self.paris.compute.servers()))
         self.assertRaises(SystemExit, self.geoflows, 'protection', 'fence',
                           '--plan', self.plan)
+
+
+class TestBeforeAnyCheckpoint(test_protection.ProtectionCommandTestCase):
+
+    def test_nothing_to_predict_verify_or_take_over_from(self):
+        job = self.json('protect', '--plan', self.plan)
+        self.assertEqual('SUCCESS', job['state'], job['error'])
+        for argv in (('takeover', '--plan', self.plan, '--dry-run'),
+                     ('protection', 'verify', '--plan', self.plan)):
+            _out, err = self.geoflows(*argv, expect=1)
+            self.assertIn('group core has no complete checkpoint: sync it '
+                          'first', err)
+        _out, err = self.geoflows('takeover', '--plan', self.plan,
+                                  '--disaster', '--confirm-primary-lost',
+                                  expect=1)
+        self.assertIn('group core has no complete checkpoint: sync it first',
+                      err)
+        self.assertEqual([], [j for j in self.json('job', 'list')
+                              if j['Operation'] == 'takeover'])
