@@ -289,9 +289,10 @@ def fence(runner, plan, groups, confirm=False, on_event=None):
     the primary and takes their ports down (it answers again); a primary
     that still does not answer leaves them "not fenced".  With
     ``confirm``: the operator says the primary's VNFs are down (fenced by
-    hand), recorded without calling it.  Only groups taken over (or left
-    "not fenced") can be fenced: fencing a group its primary serves would
-    stop its service.
+    hand), recorded without calling it.  Only groups taken over can be
+    fenced (and confirmed, also those a takeover left "not fenced" before
+    it stopped): fencing a group its primary serves would stop its
+    service.
     """
     if not groups:
         raise exceptions.GeoflowsError(
@@ -301,12 +302,20 @@ def fence(runner, plan, groups, confirm=False, on_event=None):
     store = runner.store
     for group in selected:
         state = groups_mod.get(store, plan.name, group.name)
-        if state is None or not (state.taken_over or
-                                 state.fence_state == groups_mod.NOT_FENCED):
-            raise exceptions.GeoflowsError(
-                'group %s is served by its primary %s (no takeover): '
-                'fencing it would stop its service; fencing is for a group '
-                'taken over at its DR site' % (group.name, group.primary))
+        if state is not None and state.taken_over:
+            continue
+        if confirm and state is not None and \
+                state.fence_state == groups_mod.NOT_FENCED:
+            continue  # e.g. a takeover that stopped after its fencing
+        raise exceptions.GeoflowsError(
+            'group %s is served by its primary %s (no takeover): fencing '
+            'it would stop its service; fencing is for a group taken over '
+            'at its DR site%s' % (
+                group.name, group.primary,
+                ' (a takeover stopped after it could not fence: resume it, '
+                'or confirm its primary fenced: --confirm-fenced)'
+                if state is not None and
+                state.fence_state == groups_mod.NOT_FENCED else ''))
     job = None
     if confirm:
         at = checkpoints_mod.isoformat(checkpoints_mod.utcnow())

@@ -185,6 +185,11 @@ class Fence(base.GeoflowsTask):
             LOG.error('undoing the fencing of group %s at %r failed: %s; '
                       'start its servers and take their ports up by hand',
                       self.spec['group'], site['name'], e)
+        # The takeover undone, the primary serves the group again: it is
+        # neither fenced nor to be fenced.
+        groups.record_fence(self.ctx.store, self.spec['plan'],
+                            self.spec['group'], None, None, site['name'],
+                            self.spec['target']['name'])
 
 
 class StopSource(base.GeoflowsTask):

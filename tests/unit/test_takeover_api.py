@@ -97,3 +97,23 @@ class TestApi(test_takeover_jobs.TakeoverTestCase):
         self.assertEqual(jobs.REVERTED, reverted.state, reverted.error)
         self.assertTrue(all(s.status == 'SHUTOFF'
                             for s in paris.compute.servers()))
+
+    def test_a_takeover_undone_leaves_nothing_to_fence(self):
+        paris = self.site('paris')
+        paris.fail('get_server', times=1000,
+                   error=ksa_exc.ConnectFailure('connection refused'))
+        job = takeover.takeover(self.runner, self.plan, mode='disaster',
+                                confirm_primary_lost=True)
+        self.assertEqual(jobs.SUCCESS, job.state, job.error)
+        with paris.lock:
+            paris._faults.clear()
+        job = self.runner.revert(job.id)
+        self.assertEqual(jobs.REVERTED, job.state, job.error)
+        # The primary serves the group again: not to be fenced, and synced.
+        [row] = takeover.fence_states(self.runner, self.plan)
+        self.assertIsNone(row['fence'])
+        e = self.assertRaises(exceptions.GeoflowsError, takeover.fence,
+                              self.runner, self.plan, ['core'])
+        self.assertIn('served by its primary paris', str(e))
+        sync = self.runner.start('sync', self.plan)
+        self.assertEqual(jobs.SUCCESS, sync.state, sync.error)
