@@ -110,6 +110,20 @@ def refuse_taken_over(runner, plan, selected):
                     state.takeover_job, state.takeover_job))
 
 
+def prepare(runner, plan, groups=None, mode=None,
+            confirm_primary_lost=False, checkpoint=None):
+    """The parameters of a takeover of ``groups``, every refusal checked.
+
+    What :func:`takeover` checks before it makes its job (a command that
+    makes the job itself calls this first).
+    """
+    found = params(mode, confirm_primary_lost, checkpoint)
+    selected = _groups(plan, groups)
+    _one_group_for(checkpoint, selected)
+    refuse_taken_over(runner, plan, selected)
+    return found
+
+
 def takeover(runner, plan, groups=None, mode=None,
              confirm_primary_lost=False, checkpoint=None, on_event=None,
              job_id=None):
@@ -119,10 +133,8 @@ def takeover(runner, plan, groups=None, mode=None,
     ``confirm_primary_lost=True``); ``checkpoint``: a disaster takeover
     from this checkpoint (one group) rather than the newest.
     """
-    found = params(mode, confirm_primary_lost, checkpoint)
-    selected = _groups(plan, groups)
-    _one_group_for(checkpoint, selected)
-    refuse_taken_over(runner, plan, selected)
+    found = prepare(runner, plan, groups, mode, confirm_primary_lost,
+                    checkpoint)
     job_id = runner.create('takeover', plan, groups, params=found,
                            job_id=job_id)
     return runner.run(job_id, on_event)
@@ -165,7 +177,8 @@ def predict(runner, plan, groups=None, checkpoint=None, caps=None):
     """The predicted RTO of a takeover of each group, nothing changed.
 
     Per group (a dict): ``group``, ``checkpoint`` (whose shape is
-    predicted), ``rto``, ``target``, ``exceeds`` and ``vnfs``: {name:
+    predicted), ``rto``, ``target``, ``exceeds``, ``times`` ({kind of step:
+    (seconds, where the figure comes from)}) and ``vnfs``: {name:
     {'priority', 'standby', 'steps': [{'kind', 'count', 'seconds',
     'source'}], 'start', 'ready', 'exceeds'}} (seconds from the start).
     ``caps``: calls at once per DR service (default: [runner]
@@ -192,7 +205,7 @@ def predict(runner, plan, groups=None, checkpoint=None, caps=None):
         result = rto.predict(plan, group, cp.vnfs, times, caps,
                              chains=chain_members(
                                  group, cp.document['group_doc']))
-        result.update(group=group.name, checkpoint=cp.id)
+        result.update(group=group.name, checkpoint=cp.id, times=times)
         found.append(result)
     return found
 

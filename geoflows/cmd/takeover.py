@@ -39,8 +39,7 @@ def _add_groups(parser, required=False):
                             '' if required else ' (default: all)'))
 
 
-def _table(field_names, rows):
-    return common._table(field_names, rows)
+_table = common._table
 
 
 class PredictionColumn(columns.FormattableColumn):
@@ -146,17 +145,14 @@ class Takeover(common.PlanJobCommand):
         mode = self._mode(parsed_args)
         if parsed_args.dry_run:
             return self._dry_run(parsed_args, mode)
-        self.params = takeover.params(mode, parsed_args.confirm_primary_lost,
-                                      parsed_args.checkpoint)
         plan = plan_mod.load(parsed_args.plan)
-        selected = takeover._groups(plan, parsed_args.names)
-        takeover._one_group_for(parsed_args.checkpoint, selected)
-        takeover.refuse_taken_over(self.app.runner, plan, selected)
+        self.params = takeover.prepare(
+            self.app.runner, plan, parsed_args.names, mode,
+            parsed_args.confirm_primary_lost, parsed_args.checkpoint)
         return common.job_data(self.start(parsed_args))
 
     def _dry_run(self, parsed_args, mode):
         from geoflows import plan as plan_mod
-        from geoflows import rto
         from geoflows import takeover
         if parsed_args.checkpoint and mode == 'planned':
             raise exceptions.GeoflowsError(
@@ -168,11 +164,9 @@ class Takeover(common.PlanJobCommand):
                                  parsed_args.checkpoint)
         rows, groups = [], []
         for group in found:
-            times = rto.durations(runner.store, plan.name, group['group'])
-            groups.append({'group': group['group'],
-                           'checkpoint': group['checkpoint'],
-                           'rto': group['rto'], 'target': group['target'],
-                           'exceeds': group['exceeds'], 'times': times})
+            groups.append({key: group[key] for key in (
+                'group', 'checkpoint', 'rto', 'target', 'exceeds',
+                'times')})
             for name, vnf in sorted(group['vnfs'].items(),
                                     key=lambda i: (i[1]['priority'],
                                                    i[1]['start'], i[0])):
