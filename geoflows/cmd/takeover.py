@@ -22,6 +22,21 @@ def group_name(text):
     return text
 
 
+def plan_path(text):
+    """--plan's value: a file's path, of a length a file system takes."""
+    if not text or len(text) > 4096 or '\0' in text:
+        import argparse
+        raise argparse.ArgumentTypeError(
+            '%r... is not a plan file: give the path of a plan (YAML) of '
+            'at most 4096 characters' % text[:40])
+    return text
+
+
+def _add_plan(parser):
+    parser.add_argument('--plan', required=True, metavar='PLAN',
+                        type=plan_path, help='plan file (YAML)')
+
+
 def checkpoint_argument(text):
     """--checkpoint's value: an id of "geoflows checkpoint list"."""
     from geoflows import takeover
@@ -101,6 +116,8 @@ class Takeover(common.PlanJobCommand):
             if action.dest == 'names':
                 action.metavar, action.type = 'GROUP', group_name
                 action.help = 'protection groups of the plan (default: all)'
+            elif action.dest == 'plan':
+                action.type = plan_path
         modes = parser.add_argument_group('mode (one of them)')
         modes.add_argument('--planned', dest='mode', action='append_const',
                            const='planned',
@@ -199,8 +216,7 @@ class ProtectionVerify(common.Command):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument('--plan', required=True, metavar='PLAN',
-                            help='plan file (YAML)')
+        _add_plan(parser)
         _add_groups(parser)
         parser.add_argument('--checkpoint', metavar='ID',
                             type=checkpoint_argument,
@@ -244,8 +260,7 @@ class ProtectionFence(common.Lister):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        parser.add_argument('--plan', required=True, metavar='PLAN',
-                            help='plan file (YAML)')
+        _add_plan(parser)
         _add_groups(parser, required=True)
         parser.add_argument('--confirm-fenced', action='store_true',
                             help='the primary\'s VNFs are down (fenced by '

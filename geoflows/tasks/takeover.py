@@ -354,8 +354,10 @@ class TakeoverReport(base.GeoflowsTask):
             part = checkpoint.vnfs.get(name)
             rpo = None
             if part:
-                rpo = round((started - checkpoints.parse_time(
-                    part['consistent_at'])).total_seconds(), 3)
+                # A planned takeover's copies are made after its start (the
+                # primary stopped first): nothing was lost.
+                rpo = max(0.0, round((started - checkpoints.parse_time(
+                    part['consistent_at'])).total_seconds(), 3))
             vnfs[name] = {'priority': info['priority'],
                           'standby': info['standby'], 'ready': bool(rto),
                           'rto': rto, 'rto_target': spec['rto'],

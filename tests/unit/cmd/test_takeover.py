@@ -79,6 +79,8 @@ class TestTakeoverCommand(TakeoverCommandTestCase):
         job = self.takeover('--planned', 'core')
         self.assertEqual('SUCCESS', job['state'], job['error'])
         self.assertTrue(all(r['ready'] for r in job['report']))
+        # Its copies were made once the primary stopped: nothing was lost.
+        self.assertEqual({0}, {r['rpo'] for r in job['report']})
         self.assertTrue(all(s.status == 'SHUTOFF'
                             for s in self.paris.compute.servers()))
         out, _err = self.verify()
@@ -152,6 +154,12 @@ class TestRefusals(TakeoverCommandTestCase):
                               '--plan', self.plan, '--planned', '--', bad)
             self.assertIn('is not a protection group name',
                           sys.stderr.getvalue())
+            self.assertLess(len(sys.stderr.getvalue()), 2000)
+        for argv in (('takeover', '--plan', 'x' * 100000, '--planned'),
+                     ('protection', 'verify', '--plan', 'x' * 5000),
+                     ('protection', 'fence', '--plan', 'p\0', 'core')):
+            self.assertRaises(SystemExit, self.geoflows, *argv)
+            self.assertIn('is not a plan file', sys.stderr.getvalue())
             self.assertLess(len(sys.stderr.getvalue()), 2000)
         self.assertEqual([], [j for j in self.json('job', 'list')
                               if j['Operation'] == 'takeover'])
