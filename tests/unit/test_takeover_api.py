@@ -117,3 +117,21 @@ class TestApi(test_takeover_jobs.TakeoverTestCase):
         self.assertIn('served by its primary paris', str(e))
         sync = self.runner.start('sync', self.plan)
         self.assertEqual(jobs.SUCCESS, sync.state, sync.error)
+
+    def test_fencing_after_a_planned_takeover_reads_the_checkpoint(self):
+        job = takeover.takeover(self.runner, self.plan, mode='planned')
+        self.assertEqual(jobs.SUCCESS, job.state, job.error)
+        # No fencing step in a planned takeover: the servers and ports to
+        # fence come from its checkpoint; the servers are already stopped.
+        [row] = takeover.fence(self.runner, self.plan, ['core'])
+        self.assertEqual(groups.FENCED, row['fence'])
+        self.assertIn('stopped 0 servers', row['detail'])
+        fence_job = self.runner.get(row['job'])
+        [unit] = fence_job.units
+        self.assertEqual({'hss-1', 'hss-2', 'pgw-1', 'pgw-2', 'fw-1',
+                          'fw-2'},
+                         {s['name'] for s in unit['args']['servers']})
+        paris = self.site('paris').network
+        self.assertTrue(all(paris.get_port(port).is_admin_state_up is False
+                            for s in unit['args']['servers']
+                            for port in s['ports']))
