@@ -144,8 +144,8 @@ def _group(plan, group, context, options, mode, problems):
     else:
         units.append({'name': '%s.fence' % group.name,
                       'flow': 'takeover.fence',
-                      'args': _fence_spec(plan, group, source, target,
-                                          group_doc, vnf_docs, options),
+                      'args': fence_spec(plan, group, source, target,
+                                         group_doc, vnf_docs, options),
                       'after': [], 'locks': lock})
     fence = '%s.fence' % group.name if mode == DISASTER else None
     by_priority = collections.OrderedDict()
@@ -260,7 +260,7 @@ def _checkpoint(store, plan, group, options, path, problems):
     return checkpoint
 
 
-def _fence_spec(plan, group, source, target, group_doc, vnf_docs, options):
+def fence_spec(plan, group, source, target, group_doc, vnf_docs, options):
     servers = [{'name': s['name'], 'source_id': s['source_id'],
                 'ports': [p['source_id'] for p in s['ports']]}
                for doc in vnf_docs.values() for s in doc['servers']]

@@ -116,6 +116,76 @@ class UnitsColumn(columns.FormattableColumn):
         return self._value
 
 
+def _number(value):
+    return '-' if value is None else '%g' % value
+
+
+class ReportColumn(columns.FormattableColumn):
+    """Per VNF of a takeover: ready, measured RTO and achieved RPO."""
+
+    def human_readable(self):
+        if not self._value:
+            return 'none (no group reached its report)'
+        return _table(
+            ['group', 'VNF', 'priority', 'standby', 'ready', 'RTO (s)',
+             'RTO target', 'RPO (s)', 'RPO target'],
+            [(r['group'], r['vnf'], r['priority'], r['standby'],
+              'yes' if r['ready'] else 'no', _number(r['rto']),
+              '%s%s' % (r['rto_target'], '' if r['rto_met'] or not
+                        r['ready'] else ' (exceeded)'),
+              _number(r['rpo']), r['rpo_target']) for r in self._value])
+
+    def machine_readable(self):
+        return self._value
+
+
+def takeover_report(job):
+    """(rows per VNF, verdict lines per group) of a takeover's reports."""
+    units = (job.result or {}).get('units', {})
+    rows, verdicts = [], []
+    for name in sorted(units):
+        report = units[name]
+        if not name.endswith('.done') or 'vnfs' not in report:
+            continue
+        for vnf, info in sorted(report['vnfs'].items(),
+                                key=lambda i: (i[1]['priority'], i[0])):
+            rows.append(dict(info, group=report['group'], vnf=vnf))
+        verdict = report.get('verify') or {}
+        if verdict.get('error'):
+            verdicts.append('%s: not verified: %s' % (report['group'],
+                                                      verdict['error']))
+        elif verdict.get('differences'):
+            verdicts.append('%s: %d differences from checkpoint %s:\n%s' % (
+                report['group'], len(verdict['differences']),
+                report['checkpoint'], '\n'.join(
+                    '  ' + d for d in verdict['differences'])))
+        else:
+            verdicts.append('%s: as checkpoint %s says' % (
+                report['group'], report['checkpoint']))
+    return rows, verdicts
+
+
+def _takeover_fields(job):
+    """The report of a takeover (and what failed, for a PARTIAL one)."""
+    rows, verdicts = takeover_report(job)
+    fields = [('report', ReportColumn(rows)),
+              ('verify', '\n'.join(verdicts) or '-')]
+    result = job.result or {}
+    if result.get('failed') or result.get('skipped'):
+        fields += [
+            ('failed', '\n'.join(
+                why if why.startswith(unit + ':') else '%s: %s' % (unit, why)
+                for unit, why in sorted(result.get('failed', {}).items()))
+             or 'none'),
+            ('skipped', '\n'.join('%s: %s' % item for item in sorted(
+                result.get('skipped', {}).items())) or 'none'),
+            ('next', 'fix the cause, then "geoflows job resume %s" runs '
+                     'only the failed and skipped units ("geoflows job '
+                     'revert %s" undoes the whole takeover)' % (
+                         job.id, job.id))]
+    return fields
+
+
 def step_rows(steps):
     rows = []
     for step in steps:
@@ -153,6 +223,10 @@ def job_data(job, steps=None):
         values.append(FindingsColumn(
             [dict(f, interconnect=unit) for unit, report in units.items()
              for f in report.get('findings', ())]))
+    if job.operation == 'takeover':
+        for name, value in _takeover_fields(job):
+            names.append(name)
+            values.append(value)
     if steps is not None:
         names.append('steps')
         values.append(StepsColumn(step_rows(steps)))

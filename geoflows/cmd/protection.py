@@ -122,7 +122,7 @@ class Sync(common.PlanJobCommand):
 
 STATUS_COLUMNS = ('Group', 'VNF', 'Standby', 'Checkpoint', 'Consistent at',
                   'RPO (s)', 'Target (s)', 'State', 'Standby state',
-                  'Last sync error')
+                  'Last sync error', 'Serving site', 'Fence')
 
 
 class ProtectionStatus(common.Lister):
@@ -130,7 +130,9 @@ class ProtectionStatus(common.Lister):
 
     Per group and VNF: the newest consistent checkpoint, its age (the
     achieved RPO), the target, a state (OK, AT RISK, VIOLATED), the
-    standby's state at the DR site and the last sync's error.  Exits 1
+    standby's state at the DR site and the last sync's error; after a
+    takeover, the site serving the group and whether its primary was
+    fenced ("not fenced": see "geoflows protection fence").  Exits 1
     when any RPO is violated.
     """
 
@@ -161,10 +163,21 @@ class ProtectionStatus(common.Lister):
                                  ask_dr_site=parsed_args.ask_dr_site)
         if protection_status.violated(rows):
             self.exit_code = 1
+        from geoflows.checkpoints import groups
+        unfenced = sorted({r.group for r in rows
+                           if r.fence == groups.NOT_FENCED})
+        for name in unfenced:
+            sys.stderr.write(
+                'group %s is not fenced: its VNFs may still run at its '
+                'primary; protect and sync refuse it until "geoflows '
+                'protection fence --plan %s %s" (the primary answers) or '
+                '"... --confirm-fenced" (fenced by hand)\n' % (
+                    name, parsed_args.plan, name))
         return STATUS_COLUMNS, [
             (r.group, r.vnf, r.standby, r.checkpoint, r.consistent_at,
              r.rpo, r.rpo_target, r.state, r.standby_state,
-             r.last_sync_error) for r in rows]
+             r.last_sync_error, r.serving_site, r.fence or '-')
+            for r in rows]
 
 
 def _plan_name(parsed_args):

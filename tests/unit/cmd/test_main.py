@@ -39,9 +39,14 @@ geoflows created)
   plan validate  Check a plan file: schema and semantic checks, every \
 problem listed
   protect        Prepare the DR site of protection groups
+  protection fence  Fence the primary of groups taken over, or confirm it \
+is fenced
   protection status  The achieved RPO of every protected VNF, against its \
 target
+  protection verify  Compare the site serving protection groups with their \
+checkpoint
   sync           Take a checkpoint of protection groups: metadata, hooks, data
+  takeover       Take protection groups over at their DR site, by priority
 '''
 
 # What the commands that must answer at once may not import: each costs a
@@ -53,7 +58,7 @@ PLAN_MODULES = ('jsonschema', 'yaml', 'geoflows.plan')
 COMMAND_MODULES = ('geoflows.cmd.bench', 'geoflows.cmd.common',
                    'geoflows.cmd.conductor', 'geoflows.cmd.interconnect',
                    'geoflows.cmd.job', 'geoflows.cmd.plan',
-                   'geoflows.cmd.protection')
+                   'geoflows.cmd.protection', 'geoflows.cmd.takeover')
 
 # Runs geoflows with argv[2:] and writes its exit code and modules to
 # argv[1].
