@@ -10,6 +10,7 @@ marks: ``geoflows plan=NAME ...``).
 import json
 import os
 import time
+import uuid
 
 import openstack
 import openstack.config
@@ -40,6 +41,9 @@ class ProtectionTestCase(base.FunctionalTestCase):
         ids = sample.deploy(self.connection('site-a'), prefix=self.prefix)
         self.addCleanup(sample.remove, self.connection('site-a'),
                         self.prefix)
+        # Before the sample: what geoflows made of it (a snapshot left by a
+        # failed sync keeps its volume from being deleted).
+        self.addCleanup(self.remove_protection_leftovers)
         self.deploy_seconds = time.monotonic() - started
         return ids
 
@@ -50,7 +54,9 @@ class ProtectionTestCase(base.FunctionalTestCase):
         text += base.SITES % values
         text += sample.group_yaml(self.prefix, primary='east', dr='west',
                                   **group)
-        path = os.path.join(self.tmp, 'plan-%s.yaml' % self.name)
+        # Each its own file: a test may compare two versions of its plan.
+        path = os.path.join(self.tmp, 'plan-%s-%s.yaml' % (
+            self.name, uuid.uuid4().hex[:6]))
         with open(path, 'w') as f:
             f.write(text)
         return path
