@@ -306,6 +306,8 @@ def kill_at(test, argv, unit, step_pattern, state):
         words = line.split()
         if words[:1] == ['job'] and job_id is None:
             job_id = words[1].rstrip(':')
+        if line.startswith(' ') and line.strip():
+            seen.append(line.strip()[:300])  # a step's error
         if len(words) >= 4 and words[1] == unit:
             seen.append((words[2], words[3]))
             if pattern.match(words[2]) and words[3] == state:
@@ -315,7 +317,7 @@ def kill_at(test, argv, unit, step_pattern, state):
     proc.wait()
     proc.stderr.close()
     test.assertTrue(killed, 'the job never reached %s %s %s; seen: %s' % (
-        unit, step_pattern, state, seen[-20:]))
+        unit, step_pattern, state, seen[-30:]))
     test.assertEqual(-signal.SIGKILL, proc.returncode)
     return job_id
 

@@ -108,6 +108,13 @@ class FileVolumeDriver(fake_driver.FakeLoggingVolumeDriver):
                 'data': {'device_path': self._volume_file(volume),
                          'access_mode': 'rw'}}
 
+    def terminate_connection(self, volume, connector, **kwargs):
+        # A backup restore writes the file from its start, as it would a
+        # block device, and leaves it as long as the data it wrote: a 1 GiB
+        # volume restored as a 1 MiB file.  A block device keeps its size;
+        # so does the file (sparse: the rest reads as zeros).
+        self._resize(self._volume_file(volume), volume['size'])
+
     def initialize_connection_snapshot(self, snapshot, connector, **kwargs):
         return {'driver_volume_type': 'local',
                 'data': {'device_path': self._snapshot_file(snapshot),
