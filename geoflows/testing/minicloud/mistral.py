@@ -77,7 +77,8 @@ type = remote
 fixed_delay = 0.1
 
 [cron_trigger]
-enabled = false
+# Off unless asked: the API polls the cron triggers every second.
+enabled = {cron_triggers}
 
 [action_heartbeat]
 check_interval = {check_interval}
@@ -109,12 +110,14 @@ class MistralServer(object):
     :param geoflows_config: the geoflows configuration file the actions
         read (passed to the executor and engine as $GEOFLOWS_CONFIG_FILE).
     :param env: more environment for the Mistral processes.
+    :param cron_triggers: run the cron triggers (the API service does).
     """
 
     def __init__(self, data_dir, geoflows_config=None, env=None,
-                 venv_root=None):
+                 venv_root=None, cron_triggers=False):
         self.data_dir = os.path.abspath(data_dir)
         self.geoflows_config = geoflows_config
+        self.cron_triggers = cron_triggers
         self.env = dict(env or {})
         self.venv_root = venv_root
         self.venv = None
@@ -186,7 +189,9 @@ class MistralServer(object):
             f.write(CONF_TEMPLATE.format(
                 transport_url=infra.transport_url(self.vhost),
                 database_url=infra.database_url(self.database),
-                port=self.port, **HEARTBEAT))
+                port=self.port,
+                cron_triggers='true' if self.cron_triggers else 'false',
+                **HEARTBEAT))
         self._run('mistral-db-manage', '--config-file', self.conf_file,
                   'upgrade', 'head')
         timings['database and vhost'] = time.monotonic() - step
