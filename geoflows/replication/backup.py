@@ -83,7 +83,8 @@ class Backup(replication.Method):
             _waiting(backup, item, 'available'),
             volume_tasks.DeleteAfterUse(
                 snapshot, after=[item.key + '.backup.ready']),
-            volume_tasks.ExportBackup(export),
+            volume_tasks.ExportBackup(
+                export, after=[item.key + '.backup.ready']),
             base.Probe(imported), base.Ensure(imported),
             _waiting(imported, item, 'available'),
             steps.BackupRecord(item)]

@@ -214,10 +214,15 @@ class ImportedBackup(base.Resource):
 
 
 class ExportBackup(base.ResourceTask):
-    """Export the record of the parent ``backup`` (read-only)."""
+    """Export the record of the parent ``backup`` (read-only).
 
-    def __init__(self, resource):
-        super().__init__(resource, resource.key, provides=resource.key)
+    ``after``: what must be done first (Cinder exports only an available
+    backup: the end of its wait).
+    """
+
+    def __init__(self, resource, after=()):
+        super().__init__(resource, resource.key, requires=list(after),
+                         provides=resource.key)
 
     def execute(self, **inputs):
         parents = self._parents(inputs)
