@@ -68,17 +68,33 @@ class Clouds(object):
                 '~/.config/openstack/clouds.yaml, /etc/openstack/clouds.yaml)'
                 '; set [clouds] config_file or OS_CLIENT_CONFIG_FILE')
 
+    def proxy(self, site, service):
+        """The ``service`` proxy of ``site`` (``network``, ``compute``...).
+
+        openstacksdk makes a proxy on first use by asking the service's
+        versions, which authenticates: a site that does not answer fails
+        here, and is named with the fix.
+        """
+        conn = self.connection(site)
+        try:
+            return getattr(conn, service)
+        except (os_exc.SDKException, ksa_exc.ClientException) as e:
+            raise exceptions.SiteError(site['name'], secrets.mask(
+                'cannot reach its %s API (cloud %r of %s): %s' % (
+                    service.replace('_', ' '), site['cloud'], self._where(),
+                    describe_error(e)))) from None
+
     def network(self, site):
-        return self.connection(site).network
+        return self.proxy(site, 'network')
 
     def compute(self, site):
-        return self.connection(site).compute
+        return self.proxy(site, 'compute')
 
     def block_storage(self, site):
-        return self.connection(site).block_storage
+        return self.proxy(site, 'block_storage')
 
     def image(self, site):
-        return self.connection(site).image
+        return self.proxy(site, 'image')
 
     def close(self):
         with self._lock:

@@ -10,7 +10,7 @@ from geoflows import exceptions
 
 INTERCONNECT_OPERATIONS = ('interconnect.setup', 'interconnect.check',
                            'interconnect.teardown')
-PROTECTION_OPERATIONS = ('protect', 'sync', 'takeover')
+PROTECTION_OPERATIONS = ('protect', 'sync', 'takeover', 'fence')
 OPERATIONS = INTERCONNECT_OPERATIONS + PROTECTION_OPERATIONS
 
 
@@ -80,6 +80,9 @@ def build_units(operation, plan, names=None, context=None, options=None):
         raise exceptions.GeoflowsError(
             'unknown operation %r (known: %s)'
             % (operation, ', '.join(OPERATIONS)))
+    if operation == 'fence':
+        from geoflows import takeover
+        return takeover.fence_units(plan, names, context, options or {})
     if operation == 'takeover':
         from geoflows import takeover_units
         return takeover_units.build(operation, plan, names, context,

@@ -40,6 +40,10 @@ class VnfStatus:
     last_sync_job: Optional[str]
     last_sync_error: Optional[str]
     protected: bool
+    #: after a disaster takeover: 'fenced' or 'not fenced'
+    fence: Optional[str] = None
+    #: the site running the group's VNFs after a takeover
+    serving_site: Optional[str] = None
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -82,7 +86,9 @@ def of_plan(store, plan, group_names=None, now=None, standbys=None):
                 standby_state=(standbys(group, vnf) if standbys else None),
                 last_sync_job=state.last_sync_job if state else None,
                 last_sync_error=state.last_sync_error if state else None,
-                protected=bool(state and state.state == groups.PROTECTED)))
+                protected=bool(state and state.state == groups.PROTECTED),
+                fence=state.fence_state if state else None,
+                serving_site=state.serving_site if state else None))
     return rows
 
 

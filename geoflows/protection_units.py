@@ -42,6 +42,10 @@ def build(operation, plan, names, context, options):
     job_id = options.get('job_id')
     units, problems = [], []
     for group in select_groups(plan, names):
+        unfenced = not_fenced(context.store, plan, group)
+        if unfenced:
+            problems.append(unfenced)
+            continue
         inv = inventory.read(context.clouds, plan, group)
         problems.extend(inv.problems)
         if inv.problems:
@@ -53,6 +57,30 @@ def build(operation, plan, names, context, options):
     if problems:
         raise exceptions.PreflightError(plan, operation, problems)
     return units
+
+
+def not_fenced(store, plan, group):
+    """(path, problem) if the group's primary was left "not fenced".
+
+    A disaster takeover that could not stop the group's VNFs at the
+    primary leaves them maybe running there; nothing that would start them
+    there (protect, sync from the primary, a failback) runs until the
+    operator fences it or confirms it is.
+    """
+    from geoflows.checkpoints import groups as groups_mod
+    state = groups_mod.get(store, plan.name, group.name)
+    if state is None or state.fence_state != groups_mod.NOT_FENCED:
+        return None
+    index = list(plan.protection_groups).index(group)
+    return (('protection_groups', index), (
+        'group %s is not fenced: its VNFs may still run at the primary %s '
+        'since the takeover%s; fence it now that the primary answers '
+        '("geoflows protection fence --plan %s %s"), or confirm it is '
+        'fenced ("geoflows protection fence --plan %s %s '
+        '--confirm-fenced")' % (
+            group.name, group.primary,
+            ' (job %s)' % state.takeover_job if state.takeover_job else '',
+            plan.source, group.name, plan.source, group.name)))
 
 
 def _base(plan, group, inv):

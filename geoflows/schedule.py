@@ -151,21 +151,22 @@ def run_every(runner, plan, names, interval, on_event=None, count=None,
               report=print):
     """Sync ``names`` of ``plan`` every ``interval`` seconds, here.
 
-    Returns after ``count`` syncs (None: until interrupted).  A sync that
-    fails is reported; the next one still runs.
+    Returns the last sync job (None if none could start) after ``count``
+    syncs (None: until interrupted).  A sync that fails is reported; the
+    next one still runs.
     """
-    done = 0
+    done, last = 0, None
     while count is None or done < count:
         started = time.monotonic()
         try:
-            job = runner.start('sync', plan, names, on_event=on_event)
+            last = runner.start('sync', plan, names, on_event=on_event)
             report('sync job %s ended %s in %.1fs%s' % (
-                job.id, job.state, job.duration or 0,
-                ': %s' % job.error if job.error else ''))
+                last.id, last.state, last.duration or 0,
+                ': %s' % last.error if last.error else ''))
         except exceptions.GeoflowsError as e:
             report('sync could not start: %s' % e)
         done += 1
         if count is not None and done >= count:
             break
         time.sleep(max(0.0, interval - (time.monotonic() - started)))
-    return done
+    return last

@@ -100,6 +100,14 @@ def _group(plan, group, context, options, mode, problems):
         methods = {record['volume']: record['method']
                    for part in checkpoint.vnfs.values()
                    for record in part.get('copies', ())}
+    # The plan's options of each volume's method (a storage driver...).
+    item_options = {}
+    for vnf in group.vnfs:
+        for server in (vnf_docs.get(vnf.name) or {}).get('servers', ()):
+            for volume in server['volumes']:
+                found = vnf.method_of(volume['name'])
+                if found is not None and found.options:
+                    item_options[volume['source_id']] = dict(found.options)
     base = {'plan': plan.name, 'group': group.name, 'source': source,
             'target': target}
     lock = ['protection:%s/%s' % (plan.name, group.name)]
@@ -136,8 +144,8 @@ def _group(plan, group, context, options, mode, problems):
     else:
         units.append({'name': '%s.fence' % group.name,
                       'flow': 'takeover.fence',
-                      'args': _fence_spec(plan, group, source, target,
-                                          group_doc, vnf_docs, options),
+                      'args': fence_spec(plan, group, source, target,
+                                         group_doc, vnf_docs, options),
                       'after': [], 'locks': lock})
     fence = '%s.fence' % group.name if mode == DISASTER else None
     by_priority = collections.OrderedDict()
@@ -154,7 +162,8 @@ def _group(plan, group, context, options, mode, problems):
                         vnf=vnf_docs[vnf.name],
                         hooks={p: [dict(h) for h in hs]
                                for p, hs in vnf.hooks.items()},
-                        methods=methods, checkpoint=checkpoint_ref,
+                        methods=methods, options=item_options,
+                        checkpoint=checkpoint_ref,
                         checkpoint_tag=tag)
             follows = [previous] if previous and \
                 not group.overlap_priorities else []
@@ -251,7 +260,7 @@ def _checkpoint(store, plan, group, options, path, problems):
     return checkpoint
 
 
-def _fence_spec(plan, group, source, target, group_doc, vnf_docs, options):
+def fence_spec(plan, group, source, target, group_doc, vnf_docs, options):
     servers = [{'name': s['name'], 'source_id': s['source_id'],
                 'ports': [p['source_id'] for p in s['ports']]}
                for doc in vnf_docs.values() for s in doc['servers']]

@@ -48,10 +48,14 @@ class _Site(object):
         self.dr_names = dr_names
 
 
-def compare(clouds, checkpoint, vnfs=None, site=None):
+def compare(clouds, checkpoint, vnfs=None, site=None, standbys=False):
     """The differences between a site and ``checkpoint``, as sentences.
 
-    ``site``: default, the checkpoint's target; ``vnfs``: only these VNFs.
+    ``site``: default, the checkpoint's target; ``vnfs``: only these VNFs;
+    ``standbys``: before a takeover, only what the DR site runs then: the
+    standbys of hot and warm VNFs (not the volumes a warm standby is given
+    by the takeover), the networks and security groups; no cold VNF and no
+    chain (the takeover makes them).
     """
     doc = checkpoint.document
     group_doc = doc['group_doc']
@@ -64,12 +68,15 @@ def compare(clouds, checkpoint, vnfs=None, site=None):
     for name, part in sorted(checkpoint.vnfs.items()):
         if vnfs is not None and name not in vnfs:
             continue
+        if standbys and part.get('standby') == 'cold':
+            continue
+        volumes = not (standbys and part.get('standby') == 'warm')
         for server in part['servers']:
             found.extend('VNF %s: %s' % (name, text) for text in
-                         _server(here, server, flavors))
+                         _server(here, server, flavors, volumes))
     found.extend(_networks(here, group_doc))
     found.extend(_security_groups(here, group_doc))
-    for chain in group_doc.get('chains', ()):
+    for chain in group_doc.get('chains', ()) if not standbys else ():
         if vnfs is None or _chain_vnfs(chain) & set(vnfs):
             found.extend(_chain(here, chain))
     return found
@@ -82,7 +89,7 @@ def _chain_vnfs(chain):
     return {o['vnf'] for o in owners if 'vnf' in o}
 
 
-def _server(here, doc, flavors):
+def _server(here, doc, flavors, volumes=True):
     found = []
     server = here.servers.get(doc['name'])
     if server is None:
@@ -123,6 +130,8 @@ def _server(here, doc, flavors):
     for port in doc['ports']:
         found.extend('server %s: %s' % (doc['name'], text) for text in
                      _port(here, port))
+    if not volumes:
+        return found
     attached = _call(here.site, 'list the volumes of server %s'
                      % doc['name'], list,
                      here.compute.volume_attachments(server))

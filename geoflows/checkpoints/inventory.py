@@ -299,22 +299,45 @@ def _chains(inv, site, net, group, owners):
 
 def _check_target(clouds, group, target, inv):
     """The DR site answers and can hold the group's servers and volumes."""
+    need = need_of(inv.group_doc, [server for vnf in inv.vnfs.values()
+                                   for server in vnf['servers']])
+    short = quota_shortfall(clouds, target, need)
+    if short:
+        inv.problem(('dr',), 'the quota at DR site %r is too small for the '
+                    'group\'s servers and volumes (%s); raise the quota of '
+                    'the project at the DR site before protecting the group'
+                    % (target['name'], '; '.join(short)))
+
+
+QUOTA_KINDS = ('instances', 'cores', 'ram', 'volumes', 'gigabytes')
+
+
+def need_of(group_doc, servers, volumes=None):
+    """The quota ``servers`` (captured) take, with their volumes.
+
+    ``volumes``: the volumes to count (default: the servers' own).
+    """
+    need = dict.fromkeys(QUOTA_KINDS, 0)
+    flavors = {f['name']: f for f in group_doc.get('flavors', ())}
+    for server in servers:
+        flavor = flavors.get(server['flavor']) or {}
+        need['instances'] += 1
+        need['cores'] += flavor.get('vcpus') or 0
+        need['ram'] += flavor.get('ram') or 0
+    if volumes is None:
+        volumes = [v for server in servers for v in server['volumes']]
+    for volume in volumes:
+        need['volumes'] += 1
+        need['gigabytes'] += volume.get('size') or 0
+    return need
+
+
+def quota_shortfall(clouds, target, need):
+    """What ``need`` lacks at site ``target``: 'ram: 512 needed, 256 free'."""
     compute = clouds.compute(target)
     cinder = clouds.block_storage(target)
-    limits = _call(target, 'read the compute quota', compute.get_limits)
-    need = {'instances': 0, 'cores': 0, 'ram': 0, 'gigabytes': 0,
-            'volumes': 0}
-    flavors = {f['name']: f for f in inv.group_doc.get('flavors', ())}
-    for vnf in inv.vnfs.values():
-        for server in vnf['servers']:
-            flavor = flavors.get(server['flavor']) or {}
-            need['instances'] += 1
-            need['cores'] += flavor.get('vcpus') or 0
-            need['ram'] += flavor.get('ram') or 0
-            for volume in server['volumes']:
-                need['volumes'] += 1
-                need['gigabytes'] += volume['size'] or 0
-    absolute = limits.absolute
+    absolute = _call(target, 'read the compute quota',
+                     compute.get_limits).absolute
     room = {'instances': _room(absolute.instances, absolute.instances_used),
             'cores': _room(absolute.total_cores, absolute.total_cores_used),
             'ram': _room(absolute.total_ram, absolute.total_ram_used)}
@@ -324,15 +347,9 @@ def _check_target(clouds, group, target, inv):
                             volume_limits.total_volumes_used)
     room['gigabytes'] = _room(volume_limits.max_total_volume_gigabytes,
                               volume_limits.total_gigabytes_used)
-    short = ['%s: %d needed, %d free' % (what, need[what], room[what])
-             for what in ('instances', 'cores', 'ram', 'volumes',
-                          'gigabytes')
-             if room[what] is not None and need[what] > room[what]]
-    if short:
-        inv.problem(('dr',), 'the quota at DR site %r is too small for the '
-                    'group\'s servers and volumes (%s); raise the quota of '
-                    'the project at the DR site before protecting the group'
-                    % (target['name'], '; '.join(short)))
+    return ['%s: %d needed, %d free' % (what, need[what], room[what])
+            for what in QUOTA_KINDS
+            if room[what] is not None and need[what] > room[what]]
 
 
 def _room(maximum, used):

@@ -116,6 +116,76 @@ class UnitsColumn(columns.FormattableColumn):
         return self._value
 
 
+def _number(value):
+    return '-' if value is None else '%g' % value
+
+
+class ReportColumn(columns.FormattableColumn):
+    """Per VNF of a takeover: ready, measured RTO and achieved RPO."""
+
+    def human_readable(self):
+        if not self._value:
+            return 'none (no group reached its report)'
+        return _table(
+            ['group', 'VNF', 'priority', 'standby', 'ready', 'RTO (s)',
+             'RTO target', 'RPO (s)', 'RPO target'],
+            [(r['group'], r['vnf'], r['priority'], r['standby'],
+              'yes' if r['ready'] else 'no', _number(r['rto']),
+              '%s%s' % (r['rto_target'], '' if r['rto_met'] or not
+                        r['ready'] else ' (exceeded)'),
+              _number(r['rpo']), r['rpo_target']) for r in self._value])
+
+    def machine_readable(self):
+        return self._value
+
+
+def takeover_report(job):
+    """(rows per VNF, verdict lines per group) of a takeover's reports."""
+    units = (job.result or {}).get('units', {})
+    rows, verdicts = [], []
+    for name in sorted(units):
+        report = units[name]
+        if not name.endswith('.done') or 'vnfs' not in report:
+            continue
+        for vnf, info in sorted(report['vnfs'].items(),
+                                key=lambda i: (i[1]['priority'], i[0])):
+            rows.append(dict(info, group=report['group'], vnf=vnf))
+        verdict = report.get('verify') or {}
+        if verdict.get('error'):
+            verdicts.append('%s: not verified: %s' % (report['group'],
+                                                      verdict['error']))
+        elif verdict.get('differences'):
+            verdicts.append('%s: %d differences from checkpoint %s:\n%s' % (
+                report['group'], len(verdict['differences']),
+                report['checkpoint'], '\n'.join(
+                    '  ' + d for d in verdict['differences'])))
+        else:
+            verdicts.append('%s: as checkpoint %s says' % (
+                report['group'], report['checkpoint']))
+    return rows, verdicts
+
+
+def _takeover_fields(job):
+    """The report of a takeover (and what failed, for a PARTIAL one)."""
+    rows, verdicts = takeover_report(job)
+    fields = [('report', ReportColumn(rows)),
+              ('verify', '\n'.join(verdicts) or '-')]
+    result = job.result or {}
+    if result.get('failed') or result.get('skipped'):
+        fields += [
+            ('failed', '\n'.join(
+                why if why.startswith(unit + ':') else '%s: %s' % (unit, why)
+                for unit, why in sorted(result.get('failed', {}).items()))
+             or 'none'),
+            ('skipped', '\n'.join('%s: %s' % item for item in sorted(
+                result.get('skipped', {}).items())) or 'none'),
+            ('next', 'fix the cause, then "geoflows job resume %s" runs '
+                     'only the failed and skipped units ("geoflows job '
+                     'revert %s" undoes the whole takeover)' % (
+                         job.id, job.id))]
+    return fields
+
+
 def step_rows(steps):
     rows = []
     for step in steps:
@@ -153,6 +223,10 @@ def job_data(job, steps=None):
         values.append(FindingsColumn(
             [dict(f, interconnect=unit) for unit, report in units.items()
              for f in report.get('findings', ())]))
+    if job.operation == 'takeover':
+        for name, value in _takeover_fields(job):
+            names.append(name)
+            values.append(value)
     if steps is not None:
         names.append('steps')
         values.append(StepsColumn(step_rows(steps)))
@@ -297,3 +371,56 @@ def submit(runner, job_id, action, wait=False, timeout=0):
                         % (job.id, timeout, job.id))
                 time.sleep(0.5)
     return runner.get(job.id)
+
+
+class PlanJobCommand(ShowOne):
+    """A command that runs one operation on a plan as a job."""
+
+    operation = None
+    items_help = None
+    exit_code = 0
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('--plan', required=True, metavar='PLAN',
+                            help='plan file (YAML)')
+        parser.add_argument('names', metavar='NAME', nargs='*',
+                            help=self.items_help)
+        add_progress_arguments(parser)
+        add_submit_arguments(parser)
+        return parser
+
+    def run(self, parsed_args):
+        rc = super().run(parsed_args)
+        return self.exit_code or rc
+
+    def start(self, parsed_args, keep_on_failure=None):
+        from geoflows import plan as plan_mod
+
+        plan = plan_mod.load(parsed_args.plan)
+        runner = self.app.runner
+        job_id = runner.create(self.operation, plan, parsed_args.names,
+                               keep_on_failure=keep_on_failure,
+                               **self.create_arguments(parsed_args))
+        sys.stderr.write('job %s: %s of plan %r\n' % (
+            job_id, self.operation, plan.name))
+        sys.stderr.flush()
+        if wants_submit(parsed_args):
+            job = submit(runner, job_id, 'run', parsed_args.wait,
+                         parsed_args.timeout)
+            if parsed_args.wait and job.state != jobs.SUCCESS:
+                self.exit_code = 1
+            return job
+        job = run_interruptible(
+            runner, job_id, lambda: runner.run(
+                job_id, on_event=progress_callback(parsed_args)))
+        self.exit_code = 0 if job.state == jobs.SUCCESS else 1
+        return job
+
+    def create_arguments(self, parsed_args):
+        """More arguments of runner.create (e.g. params)."""
+        return {}
+
+    def take_action(self, parsed_args):
+        job = self.start(parsed_args)
+        return job_data(job)

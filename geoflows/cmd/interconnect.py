@@ -1,55 +1,11 @@
 """geoflows interconnect setup | check | teardown"""
 
-import sys
-
 from geoflows.cmd import common
-from geoflows import jobs
 
 
-class _Operation(common.ShowOne):
+class _Operation(common.PlanJobCommand):
 
-    operation = None
-    exit_code = 0
-
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument('--plan', required=True, metavar='PLAN',
-                            help='plan file (YAML)')
-        parser.add_argument('names', metavar='NAME', nargs='*',
-                            help='interconnects of the plan (default: all)')
-        common.add_progress_arguments(parser)
-        common.add_submit_arguments(parser)
-        return parser
-
-    def run(self, parsed_args):
-        rc = super().run(parsed_args)
-        return self.exit_code or rc
-
-    def start(self, parsed_args, keep_on_failure=None):
-        from geoflows import plan as plan_mod
-
-        plan = plan_mod.load(parsed_args.plan)
-        runner = self.app.runner
-        job_id = runner.create(self.operation, plan, parsed_args.names,
-                               keep_on_failure=keep_on_failure)
-        sys.stderr.write('job %s: %s of plan %r\n' % (
-            job_id, self.operation, plan.name))
-        sys.stderr.flush()
-        if common.wants_submit(parsed_args):
-            job = common.submit(runner, job_id, 'run', parsed_args.wait,
-                                parsed_args.timeout)
-            if parsed_args.wait and job.state != jobs.SUCCESS:
-                self.exit_code = 1
-            return job
-        job = common.run_interruptible(
-            runner, job_id, lambda: runner.run(
-                job_id, on_event=common.progress_callback(parsed_args)))
-        self.exit_code = 0 if job.state == jobs.SUCCESS else 1
-        return job
-
-    def take_action(self, parsed_args):
-        job = self.start(parsed_args)
-        return common.job_data(job)
+    items_help = 'interconnects of the plan (default: all)'
 
 
 class Setup(_Operation):

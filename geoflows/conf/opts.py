@@ -258,7 +258,9 @@ protection_opts = [
     cfg.StrOpt('work_dir',
                help='Directory for the data of images in transit between '
                     'two sites\' Glance (each image is downloaded there, '
-                    'then uploaded; as large as the largest image).  '
+                    'then uploaded; as large as the largest image), also '
+                    'the images of volumes that the image replication '
+                    'method copies (one per copy in flight, sparse).  '
                     'Default: the system\'s temporary directory.'),
 ]
 

@@ -65,7 +65,8 @@ def items(spec, options):
                 options=dict(data.get('options') or {}),
                 retention=spec['retention'],
                 wait=(options['ready_attempts'],
-                      options['ready_interval']))))
+                      options['ready_interval']),
+                work_dir=options.get('image_work_dir'))))
     return found
 
 

@@ -10,7 +10,8 @@ geoflows ships four:
                  Glance with its checksum verified, a volume created from it
                  at takeover.
 ``storage``      the storage array replicates (a Cinder volume type with
-                 replication); geoflows records and checks the replica.
+                 replication); geoflows records and checks the replica, and
+                 fails it over at takeover.
 ``application``  the VNF replicates its own state; geoflows runs its hooks
                  and records their verdict.
 
@@ -66,6 +67,9 @@ class Item:
     retention: int = 3
     #: how often and how long its steps check a status: (attempts, seconds)
     wait: tuple = (720, 5.0)
+    #: where data in transit between the sites may be kept (``[protection]
+    #: work_dir``; None: the system's temporary directory)
+    work_dir: str = None
 
     @property
     def record_key(self):

@@ -41,7 +41,8 @@ class Backup(replication.Method):
         from geoflows.tasks import volume as volume_tasks
         return volume_tasks.Snapshot(
             item.key + '.snapshot', item.source, item.name,
-            marker=item.marker, volume_id=item.volume['source_id'])
+            marker=item.marker, volume_id=item.volume['source_id'],
+            wait=item.wait)
 
     def _backup(self, item):
         from geoflows.tasks import volume as volume_tasks
@@ -50,7 +51,8 @@ class Backup(replication.Method):
             parents={'snapshot': item.key + '.snapshot'},
             volume_id=item.volume['source_id'],
             chain_prefix=item.chain_prefix,
-            max_chain=item.options.get('max_chain', item.retention))
+            max_chain=item.options.get('max_chain', item.retention),
+            wait=item.wait)
 
     def _imported(self, item):
         from geoflows.tasks import volume as volume_tasks
@@ -83,8 +85,8 @@ class Backup(replication.Method):
             _waiting(backup, item, 'available'),
             volume_tasks.DeleteAfterUse(
                 snapshot, after=[item.key + '.backup.ready']),
-            volume_tasks.ExportBackup(
-                export, after=[item.key + '.backup.ready']),
+            volume_tasks.ExportBackup(export,
+                                      after=[item.key + '.backup.ready']),
             base.Probe(imported), base.Ensure(imported),
             _waiting(imported, item, 'available'),
             steps.BackupRecord(item)]

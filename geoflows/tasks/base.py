@@ -409,14 +409,15 @@ class WaitStatus(ResourceTask):
     """Check once that the resource reached a status; NotReady if not yet.
 
     ``ready``: the statuses that end the wait; ``failed``: those that mean
-    it never will (the unit fails with ``hint``).  Run it alone in a
-    subflow paced by a :class:`PacedRetry`: a retry re-runs its subflow.
+    it never will (the unit fails with ``hint``); ``after``: results it
+    waits for (ordering only).  Run it alone in a subflow paced by a
+    :class:`PacedRetry`: a retry re-runs its subflow.
     """
 
     def __init__(self, resource, ready=('available',),
-                 failed=('error',), hint=None, suffix='ready'):
+                 failed=('error',), hint=None, suffix='ready', after=()):
         super().__init__(resource, '%s.%s' % (resource.key, suffix),
-                         requires=['current'],
+                         requires=['current'] + list(after),
                          rebind={'current': resource.key},
                          provides='%s.%s' % (resource.key, suffix))
         self.ready = tuple(ready)

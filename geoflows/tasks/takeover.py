@@ -159,6 +159,14 @@ class Fence(base.GeoflowsTask):
         if not isinstance(result, dict):
             return
         site = self.spec['source']
+        if self.spec.get('standalone'):
+            # A fence job ("geoflows protection fence") undone: the group
+            # still runs at the DR site, its primary stays stopped.
+            LOG.warning('fencing of group %s at %r undone in the state '
+                        'store only: what it stopped stays stopped (the '
+                        'group runs at its DR site)', self.spec['group'],
+                        site['name'])
+            return
         try:
             compute = self.client('compute', site)
             net = self.client('network', site)
@@ -177,6 +185,11 @@ class Fence(base.GeoflowsTask):
             LOG.error('undoing the fencing of group %s at %r failed: %s; '
                       'start its servers and take their ports up by hand',
                       self.spec['group'], site['name'], e)
+        # The takeover undone, the primary serves the group again: it is
+        # neither fenced nor to be fenced.
+        groups.record_fence(self.ctx.store, self.spec['plan'],
+                            self.spec['group'], None, None, site['name'],
+                            self.spec['target']['name'])
 
 
 class StopSource(base.GeoflowsTask):
@@ -341,8 +354,10 @@ class TakeoverReport(base.GeoflowsTask):
             part = checkpoint.vnfs.get(name)
             rpo = None
             if part:
-                rpo = round((started - checkpoints.parse_time(
-                    part['consistent_at'])).total_seconds(), 3)
+                # A planned takeover's copies are made after its start (the
+                # primary stopped first): nothing was lost.
+                rpo = max(0.0, round((started - checkpoints.parse_time(
+                    part['consistent_at'])).total_seconds(), 3))
             vnfs[name] = {'priority': info['priority'],
                           'standby': info['standby'], 'ready': bool(rto),
                           'rto': rto, 'rto_target': spec['rto'],

@@ -1,5 +1,9 @@
 """Cinder resources: volumes, snapshots, backups and imported backups.
 
+A volume geoflows makes is empty, restored from a backup, or created from
+a snapshot (the temporary clone the ``image`` method uploads: Cinder
+refuses to upload a volume in use) or from an image (its restore).
+
 Identities (how a re-run finds what an earlier attempt made): by name,
 which geoflows derives from the checkpoint and the source volume, and by
 geoflows' mark (volume and snapshot metadata, backup description).
@@ -12,6 +16,7 @@ import POSTs to the wrong URL, so the import is a plain REST call.
 """
 
 import logging
+import time
 
 from geoflows import clouds
 from geoflows import exceptions
@@ -28,10 +33,11 @@ def _marked(obj, marker):
 
 
 class Volume(base.Resource):
-    """A volume geoflows makes: empty, or restored from a parent backup.
+    """A volume geoflows makes: empty, or from a parent.
 
     ``params``: size, volume_type, availability_zone, metadata,
-    bootable, source_id; parent ``backup`` when it is a restore.
+    bootable, source_id; parent ``backup`` when it is a restore of a
+    backup, ``snapshot`` or ``image`` when it is made from one.
     """
 
     kind = 'volume'
@@ -60,8 +66,13 @@ class Volume(base.Resource):
             # Marked once it exists: a restore takes no metadata.
             cinder.set_volume_metadata(volume_id, **self._metadata())
             return cinder.get_volume(volume_id)
-        attrs = {'name': self.name, 'size': self.params['size'],
-                 'metadata': self._metadata()}
+        attrs = {'name': self.name, 'metadata': self._metadata()}
+        if self.params.get('size'):
+            attrs['size'] = self.params['size']
+        if 'snapshot' in parents:
+            attrs['snapshot_id'] = parents['snapshot']['id']
+        if 'image' in parents:
+            attrs['image_id'] = parents['image']['id']
         for key in ('volume_type', 'availability_zone'):
             if self.params.get(key):
                 attrs[key] = self.params[key]
@@ -76,6 +87,57 @@ class Volume(base.Resource):
 
     def owned(self, obj, parents):
         return _marked(obj, self.marker)
+
+
+#: statuses of work under way on a snapshot, backup or volume: Cinder
+#: refuses to delete it until the work ends
+_BUSY = ('creating', 'backing-up', 'restoring', 'restoring-backup',
+         'downloading', 'uploading', 'attaching', 'detaching',
+         'maintenance')
+
+
+def delete_when_settled(read, delete, resource_id, label, wait=None):
+    """Delete a resource once no work is under way on it.
+
+    A revert after a crash (or a failed wait) finds what the job made still
+    ``creating``; Cinder answers 400 to its deletion until it is done.
+    ``wait``: (attempts, seconds) of the status checks.
+    """
+    attempts, interval = wait or (120, 5.0)
+    for attempt in range(attempts):
+        try:
+            status = read(resource_id).status
+        except clouds.NotFound:
+            return
+        if status not in _BUSY:
+            break
+        if attempt == attempts - 1:
+            raise exceptions.ResourceError(
+                '%s is still %s after %d checks; wait for it to end (or '
+                'reset its state at the site), then revert the job again'
+                % (label, status, attempts))
+        time.sleep(interval)
+    delete(resource_id, ignore_missing=False)
+
+
+class Clone(Volume):
+    """A temporary volume from the parent ``snapshot``, to be uploaded.
+
+    Its deletion waits (``params['wait']``: attempts, seconds) while Cinder
+    still works on it (``uploading``, ``creating``): a revert after a crash
+    in the middle of an upload would otherwise be refused.
+    """
+
+    kind = 'clone'
+
+    def delete(self, cinder, resource_id, parents):
+        delete_when_settled(cinder.get_volume, cinder.delete_volume,
+                            resource_id, self.label, self.params.get('wait'))
+
+    def describe(self, obj, parents):
+        result = super().describe(obj, parents)
+        result.update(size=obj.size, status=obj.status)
+        return result
 
 
 class Snapshot(base.Resource):
@@ -97,7 +159,8 @@ class Snapshot(base.Resource):
             metadata={MARK_KEY: self.marker})
 
     def delete(self, cinder, resource_id, parents):
-        cinder.delete_snapshot(resource_id, ignore_missing=False)
+        delete_when_settled(cinder.get_snapshot, cinder.delete_snapshot,
+                            resource_id, self.label, self.params.get('wait'))
 
     def owned(self, obj, parents):
         return getattr(obj, 'description', None) == self.marker or \
@@ -149,7 +212,8 @@ class Backup(base.Resource):
             is_incremental=incremental)
 
     def delete(self, cinder, resource_id, parents):
-        cinder.delete_backup(resource_id, ignore_missing=False)
+        delete_when_settled(cinder.get_backup, cinder.delete_backup,
+                            resource_id, self.label, self.params.get('wait'))
 
     def owned(self, obj, parents):
         return getattr(obj, 'description', None) == self.marker
@@ -214,13 +278,11 @@ class ImportedBackup(base.Resource):
 
 
 class ExportBackup(base.ResourceTask):
-    """Export the record of the parent ``backup`` (read-only).
-
-    ``after``: what must be done first (Cinder exports only an available
-    backup: the end of its wait).
-    """
+    """Export the record of the parent ``backup`` (read-only)."""
 
     def __init__(self, resource, after=()):
+        # ``after``: the wait for the backup to be available (Cinder
+        # refuses to export a backup under way).
         super().__init__(resource, resource.key, requires=list(after),
                          provides=resource.key)
 

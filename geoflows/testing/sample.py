@@ -62,17 +62,25 @@ def ip(cidr, octet):
 
 def group_yaml(prefix='', name='core', primary='east', dr='west',
                interconnect=None, rpo='10m', rto='15m', sync_interval='5m',
-               retention=3, hooks=None):
+               retention=3, hooks=None, data=None):
     """The protection group of the sample VNFs, as plan YAML text.
 
-    ``hooks``: {vnf: {point: [hook, ...]}} (as JSON-compatible YAML).
+    ``hooks``: {vnf: {point: [hook, ...]}} (as JSON-compatible YAML);
+    ``data``: {vnf: [{volume, method, options}, ...]}, the VNFs' data
+    items (a volume's name without the prefix, which is added).
     """
     import json
     hooks = hooks or {}
+    data = data or {}
 
     def vnf_hooks(vnf):
-        return ('        hooks: %s\n' % json.dumps(hooks[vnf])
+        text = ('        hooks: %s\n' % json.dumps(hooks[vnf])
                 if vnf in hooks else '')
+        if vnf in data:
+            text += '        data: %s\n' % json.dumps([
+                dict(item, volume=prefix + item['volume'])
+                for item in data[vnf]])
+        return text
     return ''.join([
         'protection_groups:\n',
         '  - name: %s\n' % name,

@@ -10,6 +10,7 @@ marks: ``geoflows plan=NAME ...``).
 import json
 import os
 import time
+import uuid
 
 import openstack
 import openstack.config
@@ -40,6 +41,9 @@ class ProtectionTestCase(base.FunctionalTestCase):
         ids = sample.deploy(self.connection('site-a'), prefix=self.prefix)
         self.addCleanup(sample.remove, self.connection('site-a'),
                         self.prefix)
+        # Before the sample: what geoflows made of it (a snapshot left by a
+        # failed sync keeps its volume from being deleted).
+        self.addCleanup(self.remove_protection_leftovers)
         self.deploy_seconds = time.monotonic() - started
         return ids
 
@@ -50,7 +54,9 @@ class ProtectionTestCase(base.FunctionalTestCase):
         text += base.SITES % values
         text += sample.group_yaml(self.prefix, primary='east', dr='west',
                                   **group)
-        path = os.path.join(self.tmp, 'plan-%s.yaml' % self.name)
+        # Each its own file: a test may compare two versions of its plan.
+        path = os.path.join(self.tmp, 'plan-%s-%s.yaml' % (
+            self.name, uuid.uuid4().hex[:6]))
         with open(path, 'w') as f:
             f.write(text)
         return path
@@ -135,14 +141,25 @@ class ProtectionTestCase(base.FunctionalTestCase):
 
         for cloud_name in ('site-b', 'site-a'):
             cinder = self.connection(cloud_name).block_storage
-            for _round in range(5):  # incrementals before their parents
+            # Incrementals before their parents: a parent is refused (400)
+            # until its children are gone, so go round until none is left.
+            deadline = time.monotonic() + 120
+            while True:
                 left = [b for b in cinder.backups() if ours(b)]
+                if not left or time.monotonic() > deadline:
+                    break
                 for backup in sorted(left, key=lambda b: str(b.created_at),
                                      reverse=True):
-                    attempt(cinder.delete_backup, backup.id)
-                if not left:
-                    break
+                    if backup.status in ('available', 'error'):
+                        try:
+                            cinder.delete_backup(backup.id)
+                        except openstack.exceptions.SDKException:
+                            pass  # a child not yet deleted; next round
                 time.sleep(2)
+            if left:
+                errors.append(AssertionError('backups left at %s: %s' % (
+                    cloud_name, ', '.join('%s (%s)' % (b.id, b.status)
+                                          for b in left))))
             for snapshot in cinder.snapshots():
                 if ours(snapshot):
                     attempt(cinder.delete_snapshot, snapshot.id)

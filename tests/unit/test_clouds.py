@@ -108,6 +108,23 @@ class TestClouds(base.TestCase):
              self.clouds.block_storage(site()), self.clouds.image(site())])
         self.clouds.connection.assert_called_with(site())
 
+    def test_a_site_that_does_not_answer_is_named_with_the_fix(self):
+        class Unreachable(object):
+            @property
+            def compute(self):
+                raise ksa_exc.DiscoveryFailure(
+                    'Could not find versioned identity endpoints')
+        self.useFixture(fixtures.MockPatchObject(
+            self.clouds, 'connection', return_value=Unreachable()))
+
+        error = self.assertRaises(exceptions.SiteError, self.clouds.compute,
+                                  site())
+
+        self.assertIn("site 'paris'", str(error))
+        self.assertIn('cannot reach its compute API', str(error))
+        self.assertIn('DiscoveryFailure', str(error))
+        self.assertIn(self.config_file, str(error))
+
     def test_close_forgets_the_connections(self):
         first = self.clouds.connection(site())
 

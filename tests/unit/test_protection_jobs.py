@@ -174,6 +174,19 @@ class TestSync(ProtectionTestCase):
         cinder.get_volume(restored.volume_id)
         return self.lyon().volume_sha256(restored.volume_id)
 
+    def test_copies_wait_for_the_work_under_way(self):
+        # Real Cinder shows snapshots, backups and imports as creating for
+        # a while, and refuses to export or delete them meanwhile.
+        for site in ('paris', 'lyon'):
+            self.site(site).storage_reads = 3
+        volume = self.ids['pgw-1-cfg']
+        self.site('paris').write_volume(volume, 0, b'under way' * 100)
+        job = self.runner.start('sync', self.plan)
+        self.assertEqual(jobs.SUCCESS, job.state, job.error)
+        cp = checkpoints.latest(self.store, 'test', 'core')
+        self.assertEqual(self.site('paris').volume_sha256(volume),
+                         self.restored_sha(cp, 'pgw'))
+
     def test_bytes_reach_the_dr_site_incrementally(self):
         volume = self.ids['pgw-1-cfg']
         paris = self.site('paris')
@@ -388,6 +401,20 @@ class TestSyncCrash(ProtectionTestCase):
             self.assertEqual(['unquiesce', 'pgw-1'],
                              [c for c in calls if c[0].endswith('quiesce')][
                                  -1], (step, calls))
+
+    def test_revert_waits_for_a_backup_still_being_made(self):
+        before = self.inventory()
+        for site in ('paris', 'lyon'):
+            self.site(site).storage_reads = 3
+        restarted, job_id = self.crashed(
+            'busy', 'core/pgw', 'data.pgw-1.%s.backup', states.SUCCESS)
+        # The backup the dead job made is still creating: Cinder refuses
+        # to delete it until it is available.
+        paris = restarted.clouds.site('telco', 'paris').block_storage
+        job = restarted.runner.revert(job_id)
+        self.assertEqual(jobs.REVERTED, job.state, job.error)
+        self.assertEqual(before, restarted.inventory())
+        self.assertEqual([], list(paris.backups()))
 
     def test_revert_leaves_the_dr_site_as_before(self):
         before = self.inventory()

@@ -27,9 +27,12 @@ import binascii
 import json
 
 from openstack.block_storage.v3 import backup as _backup
+from openstack.block_storage.v3 import group as _group
 from openstack.block_storage.v3 import limits as _limits
 from openstack.block_storage.v3 import quota_set as _quota_set
+from openstack.block_storage.v3 import service as _service
 from openstack.block_storage.v3 import snapshot as _snapshot
+from openstack.block_storage.v3 import type as _type
 from openstack.block_storage.v3 import volume as _volume
 from openstack import exceptions as os_exc
 
@@ -38,6 +41,8 @@ from geoflows.testing.fakecloud import data as data_mod
 
 BACKUP_SERVICE = 'cinder.backup.drivers.posix.PosixBackupDriver'
 IMPORT_PATH = '/backups/import_record'
+#: the volume of an imported backup until its record is read
+IMPORT_VOLUME_ID = '00000000-0000-0000-0000-000000000000'
 _DELETABLE = ('available', 'error', 'error_restoring', 'error_extending',
               'error_managing')
 _IN_USE_DELETE = (
@@ -49,6 +54,12 @@ _CREATE_ATTRS = frozenset([
     'size', 'name', 'description', 'volume_type', 'availability_zone',
     'snapshot_id', 'source_volume_id', 'image_id', 'backup_id', 'metadata',
     'is_multiattach'])
+# The cinder-volume service of every fake site (host@backend).
+HOST = 'cinder@primary'
+# Cinder's glance_core_properties option, by default.
+GLANCE_CORE_PROPERTIES = frozenset([
+    'checksum', 'container_format', 'disk_format', 'image_name', 'image_id',
+    'min_disk', 'min_ram', 'name', 'size'])
 _ALIASES = {'source_volid': 'source_volume_id', 'imageRef': 'image_id',
             'multiattach': 'is_multiattach'}
 
@@ -71,7 +82,8 @@ class FakeBlockStorage(base.FakeProxy):
                'snapshot': 'Snapshot %s could not be found.',
                'backup': 'Backup %s could not be found.'}
     sdk_classes = {'volume': _volume.Volume, 'snapshot': _snapshot.Snapshot,
-                   'backup': _backup.Backup}
+                   'backup': _backup.Backup, 'type': _type.Type,
+                   'group': _group.Group, 'service': _service.Service}
 
     def __init__(self, site):
         super().__init__(site)
@@ -114,6 +126,7 @@ class FakeBlockStorage(base.FakeProxy):
                 other = self._tables[other_kind].get(row_id)
                 if other is not None:
                     other['status'] = status
+                    other.update(other.pop('_when_done', None) or {})
 
     def _read_all(self, kind, rows):
         for row in rows:
@@ -213,6 +226,9 @@ class FakeBlockStorage(base.FakeProxy):
                                     % zone)
         self._check_quota(volumes=1, gigabytes=size)
         outcome = extra.pop('_outcome', 'available')
+        extra['replication_status'] = (
+            'enabled' if self._site.volume_type_specs.get(volume_type, {}).get(
+                'replication_enabled') == '<is> True' else 'disabled')
         row = self._new_volume(
             size, blob, name=attrs.get('name'),
             description=attrs.get('description'), volume_type=volume_type,
@@ -230,8 +246,10 @@ class FakeBlockStorage(base.FakeProxy):
             status='creating', is_bootable=extra.pop('is_bootable', False),
             attachments=[], volume_type=volume_type,
             availability_zone=availability_zone,
-            metadata=dict(metadata or {}), replication_status=None,
+            metadata=dict(metadata or {}),
+            replication_status=extra.pop('replication_status', 'disabled'),
             is_encrypted=False, is_multiattach=is_multiattach,
+            host=HOST + '#' + HOST.split('@')[1], group_id=None,
             created_at=stamp, updated_at=stamp, **extra)
         self._data[volume.id] = (blob or data_mod.Blob()).copy(
             size * data_mod.GIB)
@@ -336,6 +354,26 @@ class FakeBlockStorage(base.FakeProxy):
             self._data.pop(snapshot.id, None)
         self._delete('volume', volume_id, False)
         self._data.pop(volume_id, None)
+
+    def retype_volume(self, volume, new_type, migration_policy='never'):
+        """Change a volume's type (and so whether it is replicated)."""
+        row = self._get('volume', volume)
+        if new_type not in self._site.volume_types:
+            raise self._not_found_message(
+                'Volume type with name %s could not be found.' % new_type)
+        if row.status not in ('available', 'in-use'):
+            raise self._bad_request('Invalid volume: Volume %s status must '
+                                    'be available or in-use' % row.id)
+        row['volume_type'] = new_type
+        row['replication_status'] = (
+            'enabled' if self._site.volume_type_specs.get(new_type, {}).get(
+                'replication_enabled') == '<is> True' else 'disabled')
+
+    def set_volume_image_metadata(self, volume, **metadata):
+        row = self._get('volume', volume)
+        row['volume_image_metadata'] = dict(
+            row.get('volume_image_metadata') or {},
+            **{k: str(v) for k, v in metadata.items()})
 
     def set_volume_bootable_status(self, volume, bootable):
         self._get('volume', volume)['is_bootable'] = bool(bootable)
@@ -487,7 +525,12 @@ class FakeBlockStorage(base.FakeProxy):
             during[('volume', volume.id)] = 'backing-up'
             after[('volume', volume.id)] = 'available'
         self._begin(during, after)
-        return self._out('backup', self._tables['backup'][backup_id])
+        # Cinder answers with the id and the name; the SDK keeps what it
+        # sent: no size, no status yet.
+        return self._types['backup']({
+            'id': backup_id, 'name': name, 'description': description,
+            'volume_id': volume.id, 'snapshot_id': snapshot_id,
+            'is_incremental': bool(incremental)})
 
     def _resolve(self, backup):
         """The bytes a restore of ``backup`` gives here, None if unreachable.
@@ -646,20 +689,29 @@ class FakeBlockStorage(base.FakeProxy):
                 'Invalid backup: Backup already exists in database.')
         stamp = base.now()
         # Cinder does not count dependents on import: the parent here keeps
-        # has_dependent_backups false (RECIPE.md 3a).
-        self._add('backup', id=fields['id'], name=fields['display_name'],
-                  description=fields['display_description'],
-                  volume_id=fields['volume_id'],
-                  snapshot_id=fields['snapshot_id'], size=fields['size'],
-                  status='available',
-                  is_incremental=fields['is_incremental'],
-                  has_dependent_backups=False, container=fields['container'],
-                  object_count=fields['object_count'],
-                  availability_zone=fields['availability_zone'],
-                  metadata=fields['metadata'],
-                  data_timestamp=fields['data_timestamp'], created_at=stamp,
-                  updated_at=stamp, fail_reason=None,
-                  _parent_id=fields['parent_id'], _sequence=self._next())
+        # has_dependent_backups false (RECIPE.md 3a).  The backup is
+        # "creating", of size 0 and of no volume until the backup service
+        # has read the record.
+        self._add('backup', id=fields['id'], name=None, description=None,
+                  volume_id=IMPORT_VOLUME_ID, snapshot_id=None, size=0,
+                  status='creating', is_incremental=False,
+                  has_dependent_backups=False, container=None,
+                  object_count=0, availability_zone=None, metadata={},
+                  data_timestamp=stamp, created_at=stamp, updated_at=stamp,
+                  fail_reason=None, _parent_id=fields['parent_id'],
+                  _sequence=self._next(), _when_done={
+                      'name': fields['display_name'],
+                      'description': fields['display_description'],
+                      'volume_id': fields['volume_id'],
+                      'snapshot_id': fields['snapshot_id'],
+                      'size': fields['size'],
+                      'is_incremental': fields['is_incremental'],
+                      'container': fields['container'],
+                      'object_count': fields['object_count'],
+                      'availability_zone': fields['availability_zone'],
+                      'metadata': fields['metadata'],
+                      'data_timestamp': fields['data_timestamp']})
+        self._begin({}, {('backup', fields['id']): 'available'})
         return self._tables['backup'][fields['id']]
 
     # -- images ---------------------------------------------------------------
@@ -675,12 +727,19 @@ class FakeBlockStorage(base.FakeProxy):
             raise self._bad_request('Invalid volume: Volume %s status must '
                                     'be %s' % (row.id, ' or '.join(allowed)))
         glance = self._site._raw_image
+        # Cinder copies the volume's image metadata but Glance's core
+        # properties into the image's properties.
+        properties = {k: v for k, v in (row.get('volume_image_metadata')
+                                        or {}).items()
+                      if k not in GLANCE_CORE_PROPERTIES}
         image = glance.create_image(
             image_name, disk_format=disk_format or 'raw',
             container_format=container_format or 'bare',
             visibility=visibility or 'private',
-            is_protected=bool(protected), allow_duplicates=True)
-        glance._upload(image.id, self._data[row.id].copy())
+            is_protected=bool(protected), allow_duplicates=True,
+            meta=properties)
+        glance._upload(image.id, self._data[row.id].copy(),
+                       reads=self._site.storage_reads)
         self._begin({('volume', row.id): 'uploading'},
                     {('volume', row.id): row.status})
         return {'id': row.id, 'updated_at': base.now(), 'status': 'uploading',
@@ -691,3 +750,99 @@ class FakeBlockStorage(base.FakeProxy):
                 'disk_format': image.disk_format,
                 'visibility': image.visibility,
                 'protected': image.is_protected}
+
+    # -- volume types and replication -----------------------------------------
+    #
+    # A volume is replicated when its type's extra spec replication_enabled
+    # is '<is> True' (``site.add_volume_type``): its replication_status is
+    # then 'enabled', else 'disabled'.  Failovers are Cinder's: of a
+    # replication group (``site.replication_group``), or of the backend
+    # (the cinder-volume service ``HOST``); each makes its replicated
+    # volumes 'failed-over', and refuses a second time, as Cinder does.
+
+    def _type_row(self, name):
+        return {'id': 'type-' + name, 'name': name, 'is_public': True,
+                'description': None,
+                'extra_specs': dict(self._site.volume_type_specs.get(
+                    name, {}))}
+
+    def types(self, **query):
+        return [self._types['type'](self._type_row(name))
+                for name in sorted(self._site.volume_types)
+                if all(self._type_row(name).get(k) == v
+                       for k, v in query.items())]
+
+    def get_type(self, type):
+        name = base.ident(type)
+        name = name[len('type-'):] if name.startswith('type-') else name
+        if name not in self._site.volume_types:
+            raise self._error(404, 'Volume type %s could not be found.'
+                              % base.ident(type))
+        return self._types['type'](self._type_row(name))
+
+    def find_type(self, name_or_id, ignore_missing=True):
+        try:
+            return self.get_type(name_or_id)
+        except os_exc.NotFoundException:
+            if ignore_missing:
+                return None
+            raise
+
+    def _add_group(self, name, volume_ids):
+        group = self._add('group', name=name, status='available',
+                          replication_status='enabled',
+                          volumes=list(volume_ids), group_type='replicated',
+                          volume_types=[])
+        for volume_id in volume_ids:
+            self._get('volume', volume_id)['group_id'] = group.id
+        return group
+
+    def groups(self, details=True, **query):
+        return self._list('group', **query)
+
+    def get_group(self, group):
+        return self._out('group', self._get('group', group))
+
+    def failover_group_replication(self, group, allowed_attached_volume=False,
+                                   secondary_backend_id=None):
+        row = self._get('group', group)
+        if row.replication_status != 'enabled':
+            raise self._bad_request(
+                'Invalid group: Replication status should be enabled or '
+                'failed-over, but current status is: %s.'
+                % row.replication_status)
+        volumes = [self._get('volume', v) for v in row.volumes]
+        if not allowed_attached_volume and any(v.attachments
+                                               for v in volumes):
+            raise self._bad_request(
+                'Invalid group: Volume in group %s is attached. Need to '
+                'allow attached volumes to be failed over.' % row.id)
+        row['replication_status'] = 'failed-over'
+        for volume in volumes:
+            volume['replication_status'] = 'failed-over'
+
+    def services(self, **query):
+        row = {'id': HOST, 'binary': 'cinder-volume', 'host': HOST,
+               'status': 'enabled', 'state': 'up', 'zone': 'nova',
+               'replication_status': self._site.replication_state[0],
+               'active_backend_id': self._site.replication_state[1]}
+        return [self._types['service'](row)
+                for row in (row,) if all(row.get(k) == v for k, v in
+                                         query.items() if v is not None)]
+
+    def failover_service(self, service, cluster=None, backend_id=None):
+        host = getattr(service, 'host', None) or base.ident(service)
+        if host != HOST:
+            raise self._error(404, 'Host %s could not be found.' % host)
+        if self._site.replication_state[0] != 'enabled':
+            raise self._bad_request(
+                'Invalid input received: Host is not enabled for '
+                'replication or is already failed over (%s).'
+                % self._site.replication_state[0])
+        self._site.replication_state = ['failed-over',
+                                        backend_id or 'secondary']
+        for row in self._tables['volume'].values():
+            if row.host.split('#')[0] == host and \
+                    row.replication_status == 'enabled':
+                row['replication_status'] = 'failed-over'
+        return self.services()[0]

@@ -60,15 +60,18 @@ class FakeImage(base.FakeProxy):
     """The image proxy of one fake site."""
 
     service = 'image'
-    state = ('_tables', '_data', '_used_ids')
+    state = ('_tables', '_data', '_used_ids', '_saving')
     missing = {'image': 'No image found with ID %s'}
 
     def __init__(self, site):
         super().__init__(site)
         self._data = {}  # image id: Blob
         self._used_ids = set()  # Glance keeps deleted ids
+        # Uploads under way: {image id: [reads left, Blob]}.
+        self._saving = {}
 
     def _out(self, kind, row):
+        self._advance(row)
         resource = base.resource_type(_image.Image)()
         properties = {}
         for key, value in row.items():
@@ -155,13 +158,31 @@ class FakeImage(base.FakeProxy):
         # As the SDK: the image as created, before its data was uploaded.
         return image
 
-    def _upload(self, image_id, blob):
-        """Store the image's data; it becomes active (also used by Cinder)."""
+    def _upload(self, image_id, blob, reads=0):
+        """Store the image's data; it becomes active (also used by Cinder).
+
+        With ``reads``, it is ``saving`` for that many reads first (as an
+        upload by Cinder is).
+        """
+        if reads:
+            self._get('image', image_id).update(status='saving')
+            self._saving[image_id] = [reads, blob]
+            return
+        self._saving.pop(image_id, None)
         self._data[image_id] = blob
         self._get('image', image_id).update(
             status='active', size=blob.size, checksum=blob.digest('md5'),
             os_hash_algo='sha512', os_hash_value=blob.digest('sha512'),
             updated_at=base.now())
+
+    def _advance(self, row):
+        saving = self._saving.get(row['id'])
+        if saving is None:
+            return
+        if saving[0] > 0:
+            saving[0] -= 1
+        else:
+            self._upload(row['id'], saving[1])
 
     def update_image(self, image, **attrs):
         row = self._get('image', image)
@@ -180,6 +201,7 @@ class FakeImage(base.FakeProxy):
                                    'deleted.' % image_id)
         self._delete('image', image_id, ignore_missing)
         self._data.pop(image_id, None)
+        self._saving.pop(image_id, None)
 
     def download_image(self, image, stream=False, output=None,
                        chunk_size=1024 * 1024, store_preferences=None):

@@ -17,7 +17,8 @@ UNLIMITED = {'instances': -1, 'cores': -1, 'ram': -1, 'volumes': -1,
              'backup_gigabytes': -1}
 # What a clone copies besides the proxies' tables.
 _SETTINGS = ('reads_until_active', 'vpn_status', 'server_build_reads',
-             'storage_reads', 'quotas', 'volume_types', 'enable_force_upload',
+             'storage_reads', 'quotas', 'volume_types', 'volume_type_specs',
+             'replication_state', 'enable_force_upload',
              'sfc_violations', 'backup_repository', '_build_failures')
 # What inventories leave out: generated values, and what differs between
 # two sites that went through the same calls.
@@ -53,8 +54,10 @@ class FakeSite(object):
     * ``storage_reads``: how many reads still show Cinder's work under
       way (``creating``, ``restoring-backup``...; see :mod:`.block_storage`).
 
-    What the site allows: ``set_quota()``; ``volume_types``;
-    ``enable_force_upload`` (Cinder's option, False as by default).
+    What the site allows: ``set_quota()``; ``volume_types``,
+    ``add_volume_type()`` (with extra specs: replication), and
+    ``replication_group()``; ``enable_force_upload`` (Cinder's option,
+    False as by default).
 
     What tests read: ``sfc_violations`` (see :mod:`.sfc`);
     ``write_volume()``, ``read_volume()``, ``volume_sha256()`` for the bytes
@@ -77,6 +80,9 @@ class FakeSite(object):
         self.storage_reads = 0
         self.quotas = dict(UNLIMITED)
         self.volume_types = {'__DEFAULT__'}
+        self.volume_type_specs = {}  # {type name: extra specs}
+        # The backend's (replication_status, active_backend_id).
+        self.replication_state = ['enabled', None]
         self.enable_force_upload = False
         self.sfc_violations = []
         # The backup service's store ({backup id: files}), maybe shared.
@@ -137,6 +143,17 @@ class FakeSite(object):
                 unknown)))
         with self.lock:
             self.quotas.update(limits)
+
+    def add_volume_type(self, name, **extra_specs):
+        """A volume type; ``replication_enabled='<is> True'`` replicates."""
+        with self.lock:
+            self.volume_types.add(name)
+            self.volume_type_specs[name] = dict(extra_specs)
+
+    def replication_group(self, name, volume_ids):
+        """A group of volumes replicated together (enabled); its id."""
+        with self.lock:
+            return self._raw_block_storage._add_group(name, volume_ids).id
 
     def fail_builds(self, times=1, name=None, fault=compute.NO_VALID_HOST):
         """Make the next ``times`` builds end in ERROR with ``fault``.

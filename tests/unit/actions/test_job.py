@@ -95,9 +95,11 @@ class TestStartJob(JobActionTestCase):
         self.assertEqual(jobs.SUCCESS, report['state'])
 
     def test_bad_inputs(self):
-        self.assertActionError(self.start(operation='takeover'),
-                               "unknown operation 'takeover'",
+        self.assertActionError(self.start(operation='reboot'),
+                               "unknown operation 'reboot'",
                                'interconnect.setup')
+        self.assertActionError(self.start(operation='takeover'),
+                               'planned', 'disaster', 'say which')
         self.assertActionError(self.start(names=('nope',)),
                                "plan 'test' has no interconnect 'nope'")
         self.assertActionError(

@@ -17,6 +17,11 @@ from tests.unit.cmd import test_plan
 COMMANDS_HELP = '''\
 Commands:
   bench          Measure the runner: N VNFs of k steps on a fake site
+  checkpoint diff  What changed at the primary between two checkpoints of a \
+group
+  checkpoint list  List checkpoints, newest first
+  checkpoint show  Show a checkpoint: its VNFs, data copies, and takeover \
+warnings
   complete       print bash completion command (cliff)
   conductor      Claim jobs from the jobboard and run them, until stopped
   help           print detailed help for another command (cliff)
@@ -33,6 +38,15 @@ geoflows created)
   plan schema    Print the JSON Schema of plans (for editors and CI checks)
   plan validate  Check a plan file: schema and semantic checks, every \
 problem listed
+  protect        Prepare the DR site of protection groups
+  protection fence  Fence the primary of groups taken over, or confirm it \
+is fenced
+  protection status  The achieved RPO of every protected VNF, against its \
+target
+  protection verify  Compare the site serving protection groups with their \
+checkpoint
+  sync           Take a checkpoint of protection groups: metadata, hooks, data
+  takeover       Take protection groups over at their DR site, by priority
 '''
 
 # What the commands that must answer at once may not import: each costs a
@@ -43,7 +57,8 @@ HEAVY = ('taskflow', 'openstack', 'keystoneauth1', 'sqlalchemy', 'futurist',
 PLAN_MODULES = ('jsonschema', 'yaml', 'geoflows.plan')
 COMMAND_MODULES = ('geoflows.cmd.bench', 'geoflows.cmd.common',
                    'geoflows.cmd.conductor', 'geoflows.cmd.interconnect',
-                   'geoflows.cmd.job', 'geoflows.cmd.plan')
+                   'geoflows.cmd.job', 'geoflows.cmd.plan',
+                   'geoflows.cmd.protection', 'geoflows.cmd.takeover')
 
 # Runs geoflows with argv[2:] and writes its exit code and modules to
 # argv[1].

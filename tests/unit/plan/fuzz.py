@@ -333,6 +333,20 @@ def hostile_bytes(chooser):
     return data
 
 
+def node_count(data, limit):
+    """The nodes of plain ``data``, counted up to ``limit`` + 1."""
+    count, stack = 0, [data]
+    while stack and count <= limit:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            stack.extend(item)
+    return count
+
+
 def hostile_data(chooser):
     """A hostile plan as plain data (what a Mistral action receives)."""
     return hostile_data_and_text(chooser)[1]

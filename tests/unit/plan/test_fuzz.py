@@ -121,6 +121,11 @@ class TestPythonApi(base.TestCase):
     @budget(100, share=0.25)  # jsonschema takes 0.1 s an example
     @hypothesis.given(mappings())
     def test_the_checker_agrees_with_jsonschema(self, data):
+        # jsonschema's cost grows with the plan's size times the schema's
+        # alternatives (seconds for one plan of 800 networks): the
+        # agreement is checked on plans of up to 200 nodes, where every
+        # keyword still applies.
+        hypothesis.assume(fuzz.node_count(data, 200) <= 200)
         compiled = checker.compile(validate.schema()).errors(data,
                                                              cap=10 ** 6)
         reference = validate._JsonschemaValidator(validate.schema())

@@ -77,8 +77,8 @@ class TopLevelProblemTest(ProblemTestCase):
             colour: red
             ''')
         self.assertProblem(problem, 'colour', "unknown key 'colour' (allowed "
-                           'here: description, interconnects, name, sites, '
-                           'version)', 1, 1)
+                           'here: description, interconnects, name, '
+                           'protection_groups, sites, version)', 1, 1)
 
     def test_unknown_key_with_a_block_value_is_placed_at_the_key(self):
         problem = self.only_problem('''\

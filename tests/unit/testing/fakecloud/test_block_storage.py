@@ -58,7 +58,8 @@ class TestVolumes(StorageTestCase):
                              availability_zone='az1')
 
         self.assertEqual(
-            (2, False, [], '__DEFAULT__', 'az1', {'k': 'v'}, None, False),
+            (2, False, [], '__DEFAULT__', 'az1', {'k': 'v'}, 'disabled',
+             False),
             (volume.size, volume.is_bootable, volume.attachments,
              volume.volume_type, volume.availability_zone, volume.metadata,
              volume.replication_status, volume.is_multiattach))
@@ -214,9 +215,11 @@ class TestBackups(StorageTestCase):
         self.site.storage_reads = 1
         backup = self.storage.create_backup(volume_id=self.source.id)
 
+        # As Cinder's answer (the id and the name): no status nor size yet.
+        self.assertEqual([None, None], [backup.status, backup.size])
         self.assertEqual(['creating', 'backing-up'], [
-            backup.status, self.storage.get_volume(self.source.id).status])
-        self.storage.get_backup(backup.id)
+            self.storage.get_backup(backup.id).status,
+            self.storage.get_volume(self.source.id).status])
         self.assertEqual(['available', 'available'], [
             self.storage.get_backup(backup.id).status,
             self.storage.get_volume(self.source.id).status])
@@ -363,6 +366,21 @@ class TestSharedRepository(TestBackupRecords):
         self.assertEqual('available', restored.status)
         self.assertEqual(self.site.volume_sha256(self.source.id),
                          self.lyon.volume_sha256(restored.id))
+
+    def test_an_imported_backup_is_filled_in_once_available(self):
+        backup = self.backup(name='nightly')
+        self.lyon.storage_reads = 1
+
+        self.import_into(self.lyon, backup)
+
+        storage = self.lyon.block_storage
+        first = storage.get_backup(backup.id)
+        self.assertEqual(('creating', 0, None), (first.status, first.size,
+                                                 first.name))
+        later = storage.get_backup(backup.id)
+        self.assertEqual(('available', backup.size, 'nightly',
+                          self.source.id), (later.status, later.size,
+                                            later.name, later.volume_id))
 
     def test_importing_twice_is_refused(self):
         backup = self.backup()
