@@ -58,11 +58,12 @@ class StartJob(base.GeoflowsAction):
 
     The action fails with the job's error if the job does not succeed.
 
-    :param operation: interconnect.setup, interconnect.check or
-        interconnect.teardown.
+    :param operation: interconnect.setup, interconnect.check,
+        interconnect.teardown, protect or sync.
     :param plan: the plan, as a mapping or YAML text.
     :param plan_file: or the path of a plan file on the executor hosts.
-    :param names: the plan items to act on (default: all of them).
+    :param names: the plan items to act on (default: all of them): the
+        interconnects, or the protection groups of protect and sync.
     :param keep_on_failure: keep what a failed job made (FAILED, to resume
         or revert) instead of reverting it; default: [runner]
         keep_on_failure.

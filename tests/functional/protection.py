@@ -42,8 +42,10 @@ class ProtectionTestCase(base.FunctionalTestCase):
         self.addCleanup(sample.remove, self.connection('site-a'),
                         self.prefix)
         # Before the sample: what geoflows made of it (a snapshot left by a
-        # failed sync keeps its volume from being deleted).
-        self.addCleanup(self.remove_protection_leftovers)
+        # failed sync keeps its volume from being deleted); but not the
+        # safety net of the test's names, which would take the sample's
+        # router and networks while its servers still use them.
+        self.addCleanup(self.remove_protection_leftovers, False)
         self.deploy_seconds = time.monotonic() - started
         return ids
 
@@ -116,12 +118,13 @@ class ProtectionTestCase(base.FunctionalTestCase):
 
     # -- clean up ------------------------------------------------------------
 
-    def remove_protection_leftovers(self):
+    def remove_protection_leftovers(self, safety_net=True):
         """Delete what geoflows made for this test's plan, at both sites.
 
         Backups first (their DR records before the primary's), then
-        servers, volumes, ports, then what they used.  Every deletion is
-        tried; the first error is raised at the end.
+        servers, volumes, ports, then what they used; with ``safety_net``,
+        then everything named after the test (:meth:`remove_leftovers`).
+        Every deletion is tried; the first error is raised at the end.
         """
         errors = []
         marker = self.marker()
@@ -197,7 +200,8 @@ class ProtectionTestCase(base.FunctionalTestCase):
         for group in net.security_groups():
             if ours(group):
                 attempt(net.delete_security_group, group.id)
-        self.remove_leftovers()
+        if safety_net:
+            self.remove_leftovers()
         if errors:
             raise errors[0]
 

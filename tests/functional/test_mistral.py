@@ -12,6 +12,7 @@ import datetime
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -33,6 +34,14 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__))))
 WORKBOOK = os.path.join(REPO, 'workbooks', 'geoflows.interconnect.v1.yaml')
 WB = 'geoflows.interconnect.v1'
+PROTECTION_WB = 'geoflows.protection.v1'
+#: the guide's sections that tests/functional/test_mistral_protection.py
+#: runs (they need the sample VNFs)
+PROTECTION_SECTIONS = ('protect', 'sync', 'status', 'cron-sync',
+                       'cron-status', 'cron-follow', 'cron-delete')
+ACTIONS = ('geoflows.plan.validate', 'geoflows.job.start',
+           'geoflows.job.status', 'geoflows.job.resume', 'geoflows.job.revert',
+           'geoflows.protection.status', 'geoflows.checkpoint.list')
 CLOUD_OF_SITE = {'east': 'site-a', 'west': 'site-b', 'east-cell1': 'site-a',
                  'east-cell2': 'site-a'}
 GETTERS = {'network': 'get_network', 'subnet': 'get_subnet',
@@ -46,6 +55,13 @@ EXPIRY = 6
 
 
 class MistralTestCase(base.FunctionalTestCase):
+
+    #: the workbooks the class loads, and the one whose workflows
+    #: :meth:`execute` runs
+    WORKBOOKS = (WORKBOOK,)
+    WB = WB
+    #: whether Mistral runs cron triggers
+    CRON_TRIGGERS = False
 
     @classmethod
     def setUpClass(cls):
@@ -69,7 +85,8 @@ class MistralTestCase(base.FunctionalTestCase):
         cls.geoflows_conf = os.path.join(cls.dir, 'geoflows.conf')
         cls.server = mistral_server.MistralServer(
             os.path.join(cls.dir, 'mistral'),
-            geoflows_config=cls.geoflows_conf)
+            geoflows_config=cls.geoflows_conf,
+            cron_triggers=cls.CRON_TRIGGERS)
         cls.addClassCleanup(cls.server.down)
         cls._write_conf(clouds_yaml, mistral_url='')
         cls.timings = cls.server.up()
@@ -77,10 +94,12 @@ class MistralTestCase(base.FunctionalTestCase):
         # they start; the executors never need it).
         cls._write_conf(clouds_yaml, mistral_url=cls.server.url)
         cls.client = mistral_client.client(mistral_url=cls.server.url)
-        with open(WORKBOOK) as f:
-            started = time.monotonic()
-            cls.client.workbooks.create(f.read())
-            cls.timings['workbook upload'] = time.monotonic() - started
+        for path in cls.WORKBOOKS:
+            with open(path) as f:
+                started = time.monotonic()
+                cls.client.workbooks.create(f.read())
+                cls.timings['workbook upload %s' % os.path.basename(
+                    path)] = time.monotonic() - started
 
     @classmethod
     def _write_conf(cls, clouds_yaml, mistral_url):
@@ -107,7 +126,7 @@ class MistralTestCase(base.FunctionalTestCase):
 
     def execute(self, workflow, wait=True, **inputs):
         execution = self.client.executions.create(
-            '%s.%s' % (WB, workflow), workflow_input=inputs)
+            '%s.%s' % (self.WB, workflow), workflow_input=inputs)
         return self.wait(execution.id) if wait else execution
 
     def wait(self, execution_id, timeout=300):
@@ -337,36 +356,30 @@ class TestSubmittedToConductor(MistralTestCase):
         self.assertEqual(initial, self.snapshots())
 
 
-class TestGuideCommands(MistralTestCase):
-    """The Mistral guide's client commands, run as the guide shows them.
+class GuideShell(object):
+    """Runs sections of the Mistral guide's commands file as written.
 
-    Each section of doc/source/admin/mistral-commands.sh runs in bash with
-    the guide's example values replaced by this test's (its Mistral, its
-    Mistral venv, its plan files), through the ``openstack`` client of the
-    test environment, with authentication off as the guide's
-    ``reach-noauth`` says.
+    Each section runs in bash with the guide's example values replaced by
+    the test's (its Mistral, its Mistral venv, its plan files, its sync
+    pattern), through the ``openstack`` client of the test environment,
+    with authentication off as the guide's ``reach-noauth`` says.
     """
 
-    # Sections this test does not run, and why.
-    NOT_RUN = {
-        'client-install': 'the test environment has both clients '
-                          '(test-requirements.txt)',
-        'reach-keystone': 'this Mistral runs without authentication',
-        'pack-install': 'the harness installs geoflows into Mistral\'s venv '
-                        'from this source tree (pip install SOURCE), not '
-                        'from a package index',
-    }
+    plan_file = None
+    sync_pattern = '*/5 * * * *'
 
     def setUp(self):
         super().setUp()
         self.sections = guide.sections()
-        self.plan_file = os.path.join(self.tmp, 'dr.yaml')
+        self.sections_run = set()
+        self.timings = {}
 
     def shell(self, section, expect=0, **variables):
         """Run a section; return its standard output."""
         values = ('MISTRAL_URL=%s\nMISTRAL_VENV=%s\nPLAN_FILE=%s\n'
-                  'PLAN=%s\n' % (self.server.url, self.server.venv,
-                                 self.plan_file, self.plan_file))
+                  'PLAN=%s\nSYNC_PATTERN=%s\n' % (
+                      self.server.url, self.server.venv, self.plan_file,
+                      self.plan_file, shlex.quote(self.sync_pattern)))
         script = ('set -euo pipefail\n' + values +
                   self.sections['reach-noauth'] + self.sections[section])
         # The client sees only what the guide sets (no clouds.yaml, no
@@ -379,6 +392,7 @@ class TestGuideCommands(MistralTestCase):
         proc = subprocess.run(['bash', '-c', script], cwd=self.tmp, env=env,
                               capture_output=True, text=True, timeout=300)
         self.timings[section] = time.monotonic() - started
+        self.sections_run.add(section)
         self.assertEqual(expect, proc.returncode, 'section %s:\n%s\n%s' % (
             section, proc.stdout, proc.stderr))
         return proc.stdout
@@ -388,6 +402,29 @@ class TestGuideCommands(MistralTestCase):
                           re.MULTILINE)
         self.assertIsNotNone(match, output)
         return match.group(1)
+
+
+class TestGuideCommands(GuideShell, MistralTestCase):
+    """The Mistral guide's client commands, run as the guide shows them.
+
+    (doc/source/admin/mistral-commands.sh, see :class:`GuideShell`.)
+    """
+
+    # Sections this test does not run, and why.
+    NOT_RUN = {
+        'client-install': 'the test environment has both clients '
+                          '(test-requirements.txt)',
+        'reach-keystone': 'this Mistral runs without authentication',
+        'pack-install': 'the harness installs geoflows into Mistral\'s venv '
+                        'from this source tree (pip install SOURCE), not '
+                        'from a package index',
+    }
+    NOT_RUN.update((section, 'run by test_mistral_protection, with the '
+                             'sample VNFs') for section in PROTECTION_SECTIONS)
+
+    def setUp(self):
+        super().setUp()
+        self.plan_file = os.path.join(self.tmp, 'dr.yaml')
 
     def decide(self, execution_id, section):
         approval = self.wait_for_action(execution_id, 'await_approval')
@@ -401,7 +438,6 @@ class TestGuideCommands(MistralTestCase):
         return self.wait(execution_id)
 
     def test_the_guide_commands_work_as_written(self):
-        self.timings = {}
         run = {'reach-noauth', 'example-values', 'pack-check',
                'workbook-create', 'workbook-update', 'run-inline',
                'run-plan-file', 'follow', 'teardown-approval',
@@ -410,15 +446,17 @@ class TestGuideCommands(MistralTestCase):
         self.assertEqual(set(self.sections), run | set(self.NOT_RUN))
 
         listed = self.shell('pack-check')
-        for action in ('geoflows.plan.validate', 'geoflows.job.start',
-                       'geoflows.job.status', 'geoflows.job.resume',
-                       'geoflows.job.revert'):
+        for action in ACTIONS:
             self.assertIn(action, listed)
         # Loaded by the class through the API: the guide loads it again
-        # from where pip put it.
+        # from where pip put it, with the protection workbook.
         self.client.workbooks.delete(WB)
-        self.assertIn(WB, self.shell('workbook-create'))
-        self.assertIn(WB, self.shell('workbook-update'))
+        created = self.shell('workbook-create')
+        self.assertIn(WB, created)
+        self.assertIn(PROTECTION_WB, created)
+        updated = self.shell('workbook-update')
+        self.assertIn(WB, updated)
+        self.assertIn(PROTECTION_WB, updated)
 
         with open(self.plan_file, 'w') as f:
             f.write(self.plan_text(base.SEGMENTS))
@@ -451,7 +489,6 @@ class TestGuideCommands(MistralTestCase):
 
     def test_an_invalid_plan_from_the_client(self):
         """How long an operator waits for the verdict on a bad plan."""
-        self.timings = {}
         with open(self.plan_file, 'w') as f:
             f.write(self.plan_text(base.BGPVPN).replace('type: bgpvpn',
                                                         'type: gre'))

@@ -111,3 +111,83 @@ class TestWorkbooks(base.TestCase):
         self.assertIn('require_approval', teardown.get_input())
         approval = teardown.get_tasks()['await_approval']
         self.assertEqual('std.async_noop', approval.get_action_name())
+
+
+PROTECTION = os.path.join(base.REPO, 'workbooks',
+                          'geoflows.protection.v1.yaml')
+
+
+def workflow(path, name):
+    return [w for w in spec_of(path).get_workflows()
+            if w.get_name() == name][0]
+
+
+class TestProtectionWorkbook(base.TestCase):
+
+    def test_its_workflows(self):
+        self.assertEqual(
+            {'protect', 'sync', 'status', 'checkpoints', 'resume', 'revert'},
+            {w.get_name() for w in spec_of(PROTECTION).get_workflows()})
+
+    def test_every_job_it_starts_is_an_operation_on_groups(self):
+        from geoflows import operations
+        started = {}
+        for wf, task in tasks(PROTECTION):
+            if task.get_action_name() == 'geoflows.job.start':
+                inputs = task.get_input()
+                self.assertIn(inputs['operation'], operations.OPERATIONS)
+                self.assertEqual('<% $.groups %>', inputs['names'])
+                self.assertIn('groups', wf.get_input())
+                started[wf.get_name()] = inputs['operation']
+        self.assertEqual({'protect': 'protect', 'sync': 'sync'}, started)
+
+    def test_status_fails_on_a_violated_rpo_unless_told_not_to(self):
+        status = workflow(PROTECTION, 'status')
+        self.assertEqual(True, status.get_input()['fail_on_violation'])
+        self.assertIn('violated', status.get_output())
+        self.assertIn('report', status.get_output_on_error())
+        read = status.get_tasks()['read_status']
+        self.assertEqual('geoflows.protection.status',
+                         read.get_action_name())
+        [(target, condition)] = [
+            (t, c) for t, c, _params in read.get_on_success().get_next()]
+        self.assertEqual('report_violation', target)
+        self.assertIn('$.report.violated and $.fail_on_violation', condition)
+        self.assertEqual('std.fail', status.get_tasks()[
+            'report_violation'].get_action_name())
+
+    def test_the_violation_message_names_the_vnfs(self):
+        # The expressions, evaluated by Mistral's own yaql engine on what
+        # geoflows.protection.status returns.
+        from mistral import expressions
+        status = workflow(PROTECTION, 'status')
+        read = status.get_tasks()['read_status']
+        [(_t, condition, _p)] = read.get_on_success().get_next()
+        fail = status.get_tasks()['report_violation']
+        report = {'plan': 'dr', 'violated': True,
+                  'violations': ['core/hss', 'core/fw']}
+        context = {'report': report, 'fail_on_violation': True}
+        self.assertTrue(expressions.evaluate(condition, context))
+        self.assertFalse(expressions.evaluate(
+            condition, dict(context, fail_on_violation=False)))
+        self.assertFalse(expressions.evaluate(condition, {
+            'report': dict(report, violated=False),
+            'fail_on_violation': True}))
+        message = expressions.evaluate_recursively(
+            fail.get_input()['error_data'], context)
+        self.assertEqual({'kind': 'RpoViolated',
+                          'message': 'RPO violated in plan dr: core/hss, '
+                                     'core/fw (figures in the output '
+                                     'report)'}, message)
+        for context in ({'report': report}, {'report': None}, {}):
+            self.assertIn(expressions.evaluate(
+                status.get_output_on_error()['violated'], context),
+                (True, None))
+
+    def test_the_workbooks_are_installed_with_the_package(self):
+        import configparser
+        setup = configparser.ConfigParser()
+        setup.read(os.path.join(base.REPO, 'setup.cfg'))
+        files = setup['files']['data_files']
+        self.assertIn('share/geoflows/workbooks = workbooks/*', files)
+        self.assertIn(PROTECTION, WORKBOOKS)

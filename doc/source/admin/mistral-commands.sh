@@ -5,7 +5,39 @@
 # (tests/functional/test_mistral.py, TestGuideCommands): a command that
 # does not exist, or does not do what the guide says, fails the tests.
 #
-# Sections start with "# [name]" and end at the next one; "# [end]" ends
+# Sections start with "# [name]" and end at the next one; "# [protect]
+openstack workflow execution create geoflows.protection.v1.protect \
+    "{\"plan_file\": \"$PLAN_FILE\", \"groups\": [\"core\"]}"
+
+# [sync]
+openstack workflow execution create geoflows.protection.v1.sync \
+    "{\"plan_file\": \"$PLAN_FILE\", \"groups\": [\"core\"]}"
+
+# [status]
+openstack workflow execution create geoflows.protection.v1.status \
+    "{\"plan_file\": \"$PLAN_FILE\"}"
+
+# [cron-sync]
+# Sync the group on a schedule: Mistral's engine starts the workflow at
+# every time of the pattern (UTC), with this input.
+openstack cron trigger create --pattern "$SYNC_PATTERN" dr-core-sync \
+    geoflows.protection.v1.sync \
+    "{\"plan_file\": \"$PLAN_FILE\", \"groups\": [\"core\"]}"
+
+# [cron-status]
+# Check the RPO every minute: an execution in ERROR is a violated RPO.
+openstack cron trigger create --pattern '* * * * *' dr-rpo-check \
+    geoflows.protection.v1.status "{\"plan_file\": \"$PLAN_FILE\"}"
+
+# [cron-follow]
+openstack cron trigger list
+openstack cron trigger show dr-core-sync
+openstack workflow execution list --filter workflow_name=geoflows.protection.v1.sync
+
+# [cron-delete]
+openstack cron trigger delete dr-core-sync dr-rpo-check
+
+# [end]" ends
 # the last.
 
 # [example-values]
@@ -15,6 +47,9 @@ MISTRAL_URL=http://mistral.example.net:8989/v2
 MISTRAL_VENV=/opt/mistral/venv
 PLAN_FILE=/etc/geoflows/plans/dr.yaml
 PLAN=plan.yaml
+# The sync schedule of a cron trigger: here every 5 minutes (a group's
+# sync_interval of 5m).
+SYNC_PATTERN='*/5 * * * *'
 
 # [client-install]
 pip install python-openstackclient python-mistralclient
@@ -37,10 +72,12 @@ openstack action definition list --filter name=has:geoflows -c Name
 # [workbook-create]
 WORKBOOKS=$("$MISTRAL_VENV/bin/python" -c 'import sys; print(sys.prefix)')/share/geoflows/workbooks
 openstack workbook create "$WORKBOOKS/geoflows.interconnect.v1.yaml"
+openstack workbook create "$WORKBOOKS/geoflows.protection.v1.yaml"
 
 # [workbook-update]
 WORKBOOKS=$("$MISTRAL_VENV/bin/python" -c 'import sys; print(sys.prefix)')/share/geoflows/workbooks
 openstack workbook update "$WORKBOOKS/geoflows.interconnect.v1.yaml"
+openstack workbook update "$WORKBOOKS/geoflows.protection.v1.yaml"
 
 # [run-inline]
 # The plan as YAML text in the input, from a JSON file (Python's standard
@@ -71,5 +108,37 @@ openstack action execution update --state SUCCESS "$ACTION_EXECUTION_ID"
 # [decision-reject]
 openstack action execution update --state ERROR \
     --output '{"reason": "not during the maintenance freeze"}' "$ACTION_EXECUTION_ID"
+
+# [protect]
+openstack workflow execution create geoflows.protection.v1.protect \
+    "{\"plan_file\": \"$PLAN_FILE\", \"groups\": [\"core\"]}"
+
+# [sync]
+openstack workflow execution create geoflows.protection.v1.sync \
+    "{\"plan_file\": \"$PLAN_FILE\", \"groups\": [\"core\"]}"
+
+# [status]
+openstack workflow execution create geoflows.protection.v1.status \
+    "{\"plan_file\": \"$PLAN_FILE\"}"
+
+# [cron-sync]
+# Sync the group on a schedule: Mistral's engine starts the workflow at
+# every time of the pattern (UTC), with this input.
+openstack cron trigger create --pattern "$SYNC_PATTERN" dr-core-sync \
+    geoflows.protection.v1.sync \
+    "{\"plan_file\": \"$PLAN_FILE\", \"groups\": [\"core\"]}"
+
+# [cron-status]
+# Check the RPO every minute: an execution in ERROR is a violated RPO.
+openstack cron trigger create --pattern '* * * * *' dr-rpo-check \
+    geoflows.protection.v1.status "{\"plan_file\": \"$PLAN_FILE\"}"
+
+# [cron-follow]
+openstack cron trigger list
+openstack cron trigger show dr-core-sync
+openstack workflow execution list --filter workflow_name=geoflows.protection.v1.sync
+
+# [cron-delete]
+openstack cron trigger delete dr-core-sync dr-rpo-check
 
 # [end]

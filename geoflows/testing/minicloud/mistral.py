@@ -1,6 +1,7 @@
 """A real OpenStack Mistral on 127.0.0.1, with geoflows installed beside it.
 
-Mistral runs as its four services (API, engine, executor, notifier), each a
+Mistral runs as its four services (API, engine, executor, notifier; a
+fifth, the periodic server, when cron triggers are asked for), each a
 ``mistral-server --server X`` process of its own, so that one of them can
 be killed and started again; its database is on the machine's PostgreSQL
 and its RPC on the machine's RabbitMQ, a database and a vhost per run
@@ -42,6 +43,10 @@ SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
 # wheel: geoflows is built and installed without build isolation.
 PACKAGES = ('mistral', 'python-mistralclient', 'psycopg2-binary', 'wheel')
 COMPONENTS = ('api', 'engine', 'executor', 'notifier')
+# With cron triggers: Mistral's periodic server runs them.  (Run in the
+# API, Mistral's deprecated default, they start in its master process
+# before it forks the API worker, which then hangs at times.)
+PERIODIC = 'periodic'
 PREFIX = 'gfms_'
 
 # How fast Mistral notices an executor that died with an action running
@@ -77,7 +82,9 @@ type = remote
 fixed_delay = 0.1
 
 [cron_trigger]
-enabled = false
+# Off unless asked; then the periodic server polls them every second.
+enabled = {cron_triggers}
+run_in_api = false
 
 [action_heartbeat]
 check_interval = {check_interval}
@@ -109,18 +116,25 @@ class MistralServer(object):
     :param geoflows_config: the geoflows configuration file the actions
         read (passed to the executor and engine as $GEOFLOWS_CONFIG_FILE).
     :param env: more environment for the Mistral processes.
+    :param cron_triggers: run the cron triggers (a fifth service,
+        Mistral's periodic server, does).
     """
 
     def __init__(self, data_dir, geoflows_config=None, env=None,
-                 venv_root=None):
+                 venv_root=None, cron_triggers=False):
         self.data_dir = os.path.abspath(data_dir)
         self.geoflows_config = geoflows_config
+        self.cron_triggers = cron_triggers
         self.env = dict(env or {})
         self.venv_root = venv_root
         self.venv = None
         self.run_id = None
         self.port = None
         self.services = {}
+
+    @property
+    def components(self):
+        return COMPONENTS + ((PERIODIC,) if self.cron_triggers else ())
 
     @property
     def url(self):
@@ -186,19 +200,21 @@ class MistralServer(object):
             f.write(CONF_TEMPLATE.format(
                 transport_url=infra.transport_url(self.vhost),
                 database_url=infra.database_url(self.database),
-                port=self.port, **HEARTBEAT))
+                port=self.port,
+                cron_triggers='true' if self.cron_triggers else 'false',
+                **HEARTBEAT))
         self._run('mistral-db-manage', '--config-file', self.conf_file,
                   'upgrade', 'head')
         timings['database and vhost'] = time.monotonic() - step
         report('Mistral database %s and vhost %s ready'
                % (self.database, self.vhost))
         step = time.monotonic()
-        for component in COMPONENTS:
+        for component in self.components:
             self.start(component, wait=False)
-        self.wait_ready(COMPONENTS)
+        self.wait_ready(self.components)
         timings['services'] = time.monotonic() - step
         report('Mistral API on %s (services: %s)'
-               % (self.url, ', '.join(COMPONENTS)))
+               % (self.url, ', '.join(self.components)))
         return timings
 
     def _pip(self, *args):
@@ -246,9 +262,12 @@ class MistralServer(object):
         deadline = time.monotonic() + timeout
         for component in components:
             self.services[component].wait_ready(deadline)
-        topics = {'mistral_%s' % c for c in components if c != 'api'}
+        topics = {'mistral_%s' % c for c in components
+                  if c not in ('api', PERIODIC)}
         while time.monotonic() < deadline:
-            if topics <= self._queues():
+            if topics <= self._queues() and (
+                    PERIODIC not in components or self._logged(
+                        PERIODIC, 'Periodic server started')):
                 return
             for component in components:
                 if not self.services[component].is_running():
@@ -259,6 +278,13 @@ class MistralServer(object):
         raise process.ServiceError('Mistral services %s did not listen on '
                                    'vhost %s in time' % (sorted(topics),
                                                          self.vhost))
+
+    def _logged(self, component, text):
+        log = os.path.join(self.data_dir, '%s.log' % component)
+        if not os.path.exists(log):
+            return False
+        with open(log, errors='replace') as f:
+            return text in f.read()
 
     def _queues(self):
         out = subprocess.run(['rabbitmqctl', '-q', 'list_queues', '-p',

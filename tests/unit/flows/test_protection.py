@@ -3,11 +3,22 @@
 (Factories do no I/O: the units hold the inventory read before the job.)
 """
 
+from taskflow import flow as tf_flow
+
 from geoflows import flows
 from geoflows import protection_units
 from geoflows.testing import sample
 from tests.unit import base
 from tests.unit import test_protection_jobs
+
+
+def tasks_of(flow):
+    """Every task of ``flow`` and of its subflows."""
+    for node, _meta in flow.iter_nodes():
+        if isinstance(node, tf_flow.Flow):
+            yield from tasks_of(node)
+        else:
+            yield node
 
 
 class FlowTestCase(base.CloudTestCase):
@@ -89,6 +100,14 @@ class TestSyncFlows(FlowTestCase):
         # A cold VNF brings no standby up at a sync.
         self.assertFalse(any(key.startswith('server.')
                              for key in flow.provides))
+
+    def test_a_backup_is_exported_only_once_it_is_available(self):
+        # Cinder refuses to export the record of a backup still being
+        # made: the export waits for the backup's wait to end.
+        flow = self.flow(self.units('sync')['core/fw'])
+        key = 'data.fw-1.%s' % self.ids['fw-1-logs']
+        [export] = [t for t in tasks_of(flow) if t.name == key + '.export']
+        self.assertIn(key + '.backup.ready', export.requires)
 
     def test_checkpoint_flow(self):
         flow = self.flow(self.units('sync')['core.checkpoint'])

@@ -3,8 +3,10 @@
 Hostile plans (tests/unit/plan/fuzz.py) go through each entry point: the
 Python API (parse of text and bytes, load of a file, from_document of a
 mapping), the ``geoflows`` command in-process (text and JSON, and the job
-commands that take --plan), a few real processes, and the Mistral action
-with inline plans.  For each: the only exception is PlanError, every
+commands that take --plan), a few real processes, and the Mistral actions
+with inline plans (geoflows.plan.validate, geoflows.protection.status; the
+latter and geoflows.checkpoint.list with hostile values of their other
+inputs too).  For each: the only exception is PlanError, every
 problem is placed (line and column >= 1 in the text, in its output), each
 prints on one line without raw control characters, and each call takes
 less than fuzz.MAX_SECONDS of CPU.  The compiled schema checker is also
@@ -26,12 +28,15 @@ import fixtures
 import hypothesis
 from hypothesis import strategies as st
 
+from geoflows.actions import checkpoint as checkpoint_actions
 from geoflows.actions import plan as plan_actions
+from geoflows.actions import protection as protection_actions
 from geoflows.cmd import main
 from geoflows import exceptions
 from geoflows import plan as plan_mod
 from geoflows.plan import checker
 from geoflows.plan import validate
+from tests.unit.actions import base as actions_base_test
 from tests.unit import base
 from tests.unit.plan import fuzz
 
@@ -286,3 +291,77 @@ class TestMistralAction(base.TestCase):
     @hypothesis.given(mappings())
     def test_a_mapping(self, data):
         self.check(data)
+
+
+# Hostile values of the actions' other inputs: JSON-like data (what a
+# workflow can pass), names just inside and outside the rules, control
+# characters, huge strings and numbers.
+_SCALARS = (st.none() | st.booleans() | st.integers() |
+            st.floats(allow_nan=True) | st.text(max_size=40) |
+            st.sampled_from(['core', 'edge', 'a' * 32, 'a' * 33, 'A', '-a',
+                             'a-', 'x' * 100000, 'complete', 'open',
+                             'expired', 'pruned', 0, -1, 1000, 1001,
+                             10 ** 400, 1.5] + fuzz.UNPRINTABLE))
+
+
+def values():
+    return st.recursive(_SCALARS, lambda inner: st.lists(inner, max_size=5) |
+                        st.dictionaries(st.text(max_size=8), inner,
+                                        max_size=4), max_leaves=12)
+
+
+class TestMistralProtectionActions(actions_base_test.ActionTestCase):
+    """geoflows.protection.status and geoflows.checkpoint.list.
+
+    Whatever their inputs, the result is JSON or an action error of a
+    known kind, on printable lines, bounded, in bounded time.
+    """
+
+    def check(self, action, kinds=('PlanError', 'GeoflowsError')):
+        result, seconds = fuzz.timed(action.run,
+                                     actions_base_test.execution())
+        self.assertLess(seconds, fuzz.MAX_SECONDS)
+        if isinstance(result, dict):
+            json.dumps(result)
+            return result
+        self.assertTrue(result.is_error(), result)
+        self.assertIn(result.error['kind'], kinds, result.error)
+        message = result.error['message']
+        for line in message.split('\n'):
+            self.assertTrue(line.isprintable(), repr(line))
+        if result.error['kind'] != 'PlanError':
+            self.assertLess(len(message), 2000)
+        return result
+
+    @budget(60)
+    @hypothesis.given(texts())
+    def test_status_of_yaml_text(self, text):
+        self.check(protection_actions.ProtectionStatus(plan=text))
+
+    @budget(60)
+    @hypothesis.given(mappings())
+    def test_status_of_a_mapping(self, data):
+        self.check(protection_actions.ProtectionStatus(plan=data))
+
+    @budget(100)
+    @hypothesis.given(st.booleans(), values(), values(), values())
+    def test_status_inputs(self, example, plan, groups, standby):
+        # Mostly a valid plan with protection groups, to reach the checks
+        # of the other inputs (and the state store).
+        if example:
+            plan = fuzz.EXAMPLES[0]
+        self.assertIn('protection_groups:', fuzz.EXAMPLES[0])
+        self.check(protection_actions.ProtectionStatus(
+            plan=plan, groups=groups, standby=standby))
+
+    def test_the_example_plan_gets_a_status(self):
+        result = self.check(protection_actions.ProtectionStatus(
+            plan=fuzz.EXAMPLES[0], standby=False))
+        self.assertTrue(result['violated'])  # nothing was ever synced
+
+    @budget(60)
+    @hypothesis.given(values(), values(), values(), values())
+    def test_checkpoint_list_inputs(self, plan_name, group, states, limit):
+        self.check(checkpoint_actions.ListCheckpoints(
+            plan_name=plan_name, group=group, states=states, limit=limit),
+            kinds=('GeoflowsError',))
