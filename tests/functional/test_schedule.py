@@ -9,7 +9,7 @@ metrics on a port of its own.  Their schedulers read the group from the
 state store (``gf_protection``, written by protect, with the plan) and
 sync it every 30 s.
 
-Over the run (GEOFLOWS_TEST_SCHEDULE_MINUTES, 3 by default, about 6 intervals)
+Over the run (GEOFLOWS_TEST_SCHEDULE_MINUTES, 3 by default: 6 intervals)
 the test checks one sync per interval, each with its slot's job id
 (geoflows.schedule.sync_job_id) and a checkpoint in the store, never two
 syncs running at once; the conductor running a sync in the middle of the
@@ -173,6 +173,8 @@ class TestScheduledSyncs(protection.ProtectionTestCase):
         env = dict(self.env, OS_CONDUCTOR__METRICS_PORT=str(port))
         proc = self.useFixture(f_fixtures.ConductorProcess(
             [base.GEOFLOWS, 'conductor', '--name', name], env, cwd=REPO))
+        self.addOnException(lambda _exc_info: self.addDetail(
+            'conductor-%s' % name, protection._text(proc.text())))
         proc.wait_for('claiming jobs')
         self.conductors[name] = proc
         self.ports[name] = port
@@ -306,14 +308,27 @@ class TestScheduledSyncs(protection.ProtectionTestCase):
         ended = time.monotonic()
         ids = {j.id for j in self.sync_jobs()}
         [survivor] = self.alive().values()
-        deadline = time.monotonic() + 120
-        while any(j.state in (jobs.PENDING, jobs.RUNNING)
-                  for j in self.sync_jobs() if j.id in ids):
-            self.assertLess(time.monotonic(), deadline, self.sync_jobs())
-            time.sleep(1)
-        survivor.stop()
+        self.stop_between_syncs(survivor, ids)
         self.check_syncs(first_due, killed, started, ended, ids,
                          comparisons, left_out, protect_seconds)
+
+    def stop_between_syncs(self, survivor, ids):
+        """Stop ``survivor`` once the syncs ``ids`` ended, between two.
+
+        (Stopped during a sync, it would hand it over, half done.)
+        """
+        deadline = time.monotonic() + INTERVAL * 4
+        while True:
+            self.assertLess(time.monotonic(), deadline, self.sync_jobs())
+            syncs = self.sync_jobs()
+            due = groups.get(self.store, self.name, GROUP).next_sync_at
+            if not any(j.state in (jobs.PENDING, jobs.RUNNING)
+                       for j in syncs) and \
+                    {j.id for j in syncs} >= ids and \
+                    (due - checkpoints.utcnow()).total_seconds() > 3:
+                break
+            time.sleep(0.2)
+        survivor.stop()
 
     def kill_during_a_sync(self):
         """SIGKILL the conductor running a sync, in its backup step."""
@@ -337,6 +352,13 @@ class TestScheduledSyncs(protection.ProtectionTestCase):
         killed_at, killed_name, killed_job = killed
         [survivor] = [n for n in self.conductors if n != killed_name]
         syncs = [j for j in self.sync_jobs() if j.id in ids]
+        self.addDetail('syncs', protection._text(json.dumps([
+            (j.id, j.state, j.owner, j.attempts,
+             checkpoints.isoformat(j.created_at),
+             checkpoints.isoformat(j.started_at),
+             checkpoints.isoformat(j.finished_at)) for j in sorted(
+                 syncs, key=lambda j: j.created_at)], indent=1)))
+        self.addDetail('killed', protection._text(json.dumps(killed)))
         # Each sync is the one of its slot: due at first_due + k intervals.
         slot_of = {}
         for k in range(int(MINUTES * 60 / INTERVAL) + 10):
