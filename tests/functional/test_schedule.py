@@ -61,6 +61,9 @@ EXPIRY = int(os.environ.get('GEOFLOWS_TEST_CLAIM_EXPIRY', '6'))
 #: how often the schedulers look at the store ([conductor]
 #: schedule_interval, its default)
 POLL = 5.0
+#: how often the steps look whether a snapshot or backup is made
+#: ([protection] ready_interval; 5 s by default, 3 such waits a sync)
+READY_INTERVAL = 1.0
 
 
 def group_yaml(prefix):
@@ -138,6 +141,7 @@ class TestScheduledSyncs(protection.ProtectionTestCase):
             'OS_JOBBOARD__CLAIM_EXPIRY': str(EXPIRY),
             'OS_CONDUCTOR__POLL_INTERVAL': '0.2',
             'OS_CONDUCTOR__SCHEDULE_INTERVAL': str(POLL),
+            'OS_PROTECTION__READY_INTERVAL': str(READY_INTERVAL),
         })
         self.store = store_mod.StateStore(self.url)
         self.addCleanup(self.store.close)
@@ -161,7 +165,8 @@ class TestScheduledSyncs(protection.ProtectionTestCase):
         runner = runner_mod.Runner(
             self.store, clouds_mod.Clouds(config_file=self.clouds_yaml),
             secrets.SecretResolver(os.path.join(self.tmp, 'master.key')),
-            operations.options_from_config(conf), owner='test-protect')
+            dict(operations.options_from_config(conf),
+                 ready_interval=READY_INTERVAL), owner='test-protect')
         self.addCleanup(runner.close)
         started = time.monotonic()
         job = runner.start('protect', plan, [GROUP])
