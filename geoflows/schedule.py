@@ -60,7 +60,8 @@ def latest_due(due, interval, now):
 class Scheduler(object):
     """Starts the protected groups' syncs when they are due.
 
-    :param runner: the conductor's runner (its store is shared).
+    :param runner: the conductor's runner (its store and locks are
+        shared).
     :param post: a callable(job) that posts a created job to the jobboard.
     """
 
@@ -91,22 +92,36 @@ class Scheduler(object):
         now = now or checkpoints.utcnow()
         started = []
         for state in groups.listing(store):
-            if state.state != groups.PROTECTED or not state.sync_interval \
-                    or state.next_sync_at is None or state.next_sync_at > now:
+            if not _due(state, now):
                 continue
-            due = latest_due(state.next_sync_at, state.sync_interval, now)
-            if self._wait_for_running(state, due):
-                continue  # due, but starts once the running sync ends
-            nxt = following(state.next_sync_at, state.sync_interval, now)
-            if not groups.claim_due(store, state.plan_name,
-                                    state.group_name, state.next_sync_at,
-                                    nxt):
-                continue  # another conductor's scheduler took this one
-            job_id = self._start(state, due)
+            # Its sync's job is recorded only once the group's sites are
+            # read, seconds after the claim: meanwhile the other schedulers
+            # leave the group alone (else, the next due time passing, one
+            # would start the next sync at once).
+            lock = self.runner.locks.try_acquire('schedule:%s/%s' % (
+                state.plan_name, state.group_name))
+            if lock is None:
+                continue  # another scheduler is starting its sync
+            with lock:
+                job_id = self._consider(groups.get(
+                    store, state.plan_name, state.group_name), now)
             if job_id:
                 started.append(job_id)
         self.started.extend(started)
         return started
+
+    def _consider(self, state, now):
+        """Start the group's due sync, unless one runs; its job id."""
+        if state is None or not _due(state, now):
+            return None
+        due = latest_due(state.next_sync_at, state.sync_interval, now)
+        if self._wait_for_running(state, due):
+            return None  # due, but starts once the running sync ends
+        nxt = following(state.next_sync_at, state.sync_interval, now)
+        if not groups.claim_due(self.runner.store, state.plan_name,
+                                state.group_name, state.next_sync_at, nxt):
+            return None  # another conductor's scheduler took this one
+        return self._start(state, due)
 
     def _wait_for_running(self, state, due):
         """True while a sync of the group runs: the due one waits."""
@@ -161,6 +176,11 @@ class Scheduler(object):
                  checkpoints.isoformat(due), job_id)
         self.post(self.runner.get(job_id))
         return job_id
+
+
+def _due(state, now):
+    return state.state == groups.PROTECTED and bool(state.sync_interval) \
+        and state.next_sync_at is not None and state.next_sync_at <= now
 
 
 def _duplicate(error):

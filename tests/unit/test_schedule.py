@@ -4,6 +4,7 @@ import datetime
 
 from geoflows import checkpoints
 from geoflows.checkpoints import groups
+from geoflows import locks
 from geoflows import schedule
 from tests.unit import base
 
@@ -19,13 +20,19 @@ class FakeRunner(object):
 
     def __init__(self, store, fail=None):
         self.store = store
+        self.locks = locks.for_store(store)
         self.created = []
         self.fail = fail
+        #: called once by the next create(), before the job is recorded
+        self.meanwhile = None
 
     def create(self, operation, plan, names, job_id=None):
         if self.fail:
             from geoflows import exceptions
             raise exceptions.GeoflowsError(self.fail)
+        if self.meanwhile:
+            meanwhile, self.meanwhile = self.meanwhile, None
+            meanwhile()
         self.store.create_job(job_id, operation, plan.name, plan.digest,
                               {'units': [{'name': names[0]}]}, 'PENDING')
         self.created.append((operation, plan.name, tuple(names), job_id))
@@ -74,6 +81,22 @@ class TestSchedule(base.TestCase):
         self.assertEqual(len(set(ids)), len(ids))
         self.assertEqual(schedule.sync_job_id('test', 'core', T0), ids[0])
         self.assertEqual(('sync', 'test', ('core',)), runner.created[0][:3])
+
+    def test_a_sync_being_started_is_not_started_twice(self):
+        # The sites are read before the job is recorded (seconds on real
+        # sites); another scheduler looking then, once the next due time
+        # passed, must not start another sync.
+        runner = FakeRunner(self.store)
+        first, _posted = self.scheduler(runner)
+        second, _posted = self.scheduler(runner)
+        runner.meanwhile = lambda: second.tick(at(61))
+        first.tick(at(59))
+        self.assertEqual([schedule.sync_job_id('test', 'core', T0)],
+                         [c[3] for c in runner.created])
+        self.finish(runner)
+        second.tick(at(65))
+        self.assertEqual(schedule.sync_job_id('test', 'core', at(60)),
+                         runner.created[1][3])
 
     def test_a_late_scheduler_does_not_catch_up_with_a_burst(self):
         runner = FakeRunner(self.store)
