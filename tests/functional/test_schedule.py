@@ -392,8 +392,8 @@ class TestScheduledSyncs(protection.ProtectionTestCase):
         # Every sync started by exactly one scheduler.
         for job in syncs:
             starters = [n for n, p in self.conductors.items()
-                        if p.find(r'sync of group %s .* job %s'
-                                  % (GROUP, job.id))]
+                        if p.find(r'sync of group %s \(plan \S+\) due at '
+                                  r'\S+: job %s' % (GROUP, job.id))]
             self.assertEqual(1, len(starters), (job.id, starters))
         # The killed conductor's sync was finished by the other one.
         job = self.store.get_job(killed_job)
