@@ -43,7 +43,7 @@ class ProtectionTestCase(base.FunctionalTestCase):
                         self.prefix)
         # Before the sample: what geoflows made of it (a snapshot left by a
         # failed sync keeps its volume from being deleted).
-        self.addCleanup(self.remove_protection_leftovers)
+        self.addCleanup(self.remove_protection_leftovers, networks=False)
         self.deploy_seconds = time.monotonic() - started
         return ids
 
@@ -116,12 +116,14 @@ class ProtectionTestCase(base.FunctionalTestCase):
 
     # -- clean up ------------------------------------------------------------
 
-    def remove_protection_leftovers(self):
+    def remove_protection_leftovers(self, networks=True):
         """Delete what geoflows made for this test's plan, at both sites.
 
         Backups first (their DR records before the primary's), then
         servers, volumes, ports, then what they used.  Every deletion is
-        tried; the first error is raised at the end.
+        tried; the first error is raised at the end.  ``networks``: also
+        the networks and routers named after the test (at the primary,
+        the sample's: once the sample is gone).
         """
         errors = []
         marker = self.marker()
@@ -197,7 +199,8 @@ class ProtectionTestCase(base.FunctionalTestCase):
         for group in net.security_groups():
             if ours(group):
                 attempt(net.delete_security_group, group.id)
-        self.remove_leftovers()
+        if networks:
+            self.remove_leftovers()
         if errors:
             raise errors[0]
 
