@@ -180,7 +180,6 @@ class TestScheduledSyncs(protection.ProtectionTestCase):
             [base.GEOFLOWS, 'conductor', '--name', name], env, cwd=REPO))
         self.addOnException(lambda _exc_info: self.addDetail(
             'conductor-%s' % name, protection._text(proc.text())))
-        proc.wait_for('claiming jobs')
         self.conductors[name] = proc
         self.ports[name] = port
         return proc
@@ -284,8 +283,11 @@ class TestScheduledSyncs(protection.ProtectionTestCase):
         self.assertEqual(groups.PROTECTED, state.state)
         self.assertEqual(INTERVAL, state.sync_interval)
         first_due = state.next_sync_at
-        self.start_conductor('ctl-1')
-        self.start_conductor('ctl-2')
+        # Both at once (the group's first sync is due since protect).
+        for name in ('ctl-1', 'ctl-2'):
+            self.start_conductor(name)
+        for proc in self.conductors.values():
+            proc.wait_for('claiming jobs')
         started = time.monotonic()
         window = MINUTES * 60
         kill_after = window / 2
