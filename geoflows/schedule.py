@@ -7,10 +7,12 @@ compare-and-set, and only the one that made the move starts that sync: a
 sync job whose id derives from the group and the due time (so that even two
 winners would make one job), posted to the jobboard for any conductor to
 run.  A conductor that dies stops nothing: the others' schedulers see the
-next due time.  A sync still running when the next one is due makes the
-scheduler skip that one (and say so); a conductor down for several
-intervals does not make up for them with a burst: the next sync is the
-next due time after now.
+next due time.  A sync still running when the next one is due delays that
+one (the schedulers say so, once): it starts as soon as the running one
+ends, and the cadence stays the same.  Syncs never run two at once, and a
+sync that ran past several due times, or a conductor down for several
+intervals, is not made up for with a burst: one sync runs, the one of the
+latest due time, and the next is the next due time after now.
 
 Without conductors, ``geoflows sync --every INTERVAL`` runs the syncs in
 the foreground (:func:`run_every`); a Mistral cron trigger is the third way
@@ -49,10 +51,17 @@ def following(due, interval, now):
     return nxt
 
 
+def latest_due(due, interval, now):
+    """The last due time at or before ``now`` (``now`` >= ``due``)."""
+    return following(due, interval, now) - datetime.timedelta(
+        seconds=interval)
+
+
 class Scheduler(object):
     """Starts the protected groups' syncs when they are due.
 
-    :param runner: the conductor's runner (its store is shared).
+    :param runner: the conductor's runner (its store and locks are
+        shared).
     :param post: a callable(job) that posts a created job to the jobboard.
     """
 
@@ -63,6 +72,7 @@ class Scheduler(object):
         self.name = name
         self._stop = threading.Event()
         self.started = []  # job ids this scheduler started (tests, logs)
+        self._delayed = set()  # (plan, group, due) it said were delayed
 
     def stop(self):
         self._stop.set()
@@ -82,19 +92,50 @@ class Scheduler(object):
         now = now or checkpoints.utcnow()
         started = []
         for state in groups.listing(store):
-            if state.state != groups.PROTECTED or not state.sync_interval \
-                    or state.next_sync_at is None or state.next_sync_at > now:
+            if not _due(state, now):
                 continue
-            nxt = following(state.next_sync_at, state.sync_interval, now)
-            if not groups.claim_due(store, state.plan_name,
-                                    state.group_name, state.next_sync_at,
-                                    nxt):
-                continue  # another conductor's scheduler took this one
-            job_id = self._start(state, state.next_sync_at)
+            # Its sync's job is recorded only once the group's sites are
+            # read, seconds after the claim: meanwhile the other schedulers
+            # leave the group alone (else, the next due time passing, one
+            # would start the next sync at once).
+            lock = self.runner.locks.try_acquire('schedule:%s/%s' % (
+                state.plan_name, state.group_name))
+            if lock is None:
+                continue  # another scheduler is starting its sync
+            with lock:
+                job_id = self._consider(groups.get(
+                    store, state.plan_name, state.group_name), now)
             if job_id:
                 started.append(job_id)
         self.started.extend(started)
         return started
+
+    def _consider(self, state, now):
+        """Start the group's due sync, unless one runs; its job id."""
+        if state is None or not _due(state, now):
+            return None
+        due = latest_due(state.next_sync_at, state.sync_interval, now)
+        if self._wait_for_running(state, due):
+            return None  # due, but starts once the running sync ends
+        nxt = following(state.next_sync_at, state.sync_interval, now)
+        if not groups.claim_due(self.runner.store, state.plan_name,
+                                state.group_name, state.next_sync_at, nxt):
+            return None  # another conductor's scheduler took this one
+        return self._start(state, due)
+
+    def _wait_for_running(self, state, due):
+        """True while a sync of the group runs: the due one waits."""
+        busy = self._running_sync(state)
+        if busy is None:
+            return False
+        key = (state.plan_name, state.group_name, due)
+        if key not in self._delayed:
+            self._delayed.add(key)
+            LOG.warning('%s: the sync of group %s (plan %s) due at %s waits '
+                        'for sync job %s, still %s; it starts when that one '
+                        'ends', self.name, state.group_name, state.plan_name,
+                        checkpoints.isoformat(due), busy.id, busy.state)
+        return True
 
     def _running_sync(self, state):
         for job in self.runner.store.list_jobs([jobs.RUNNING,
@@ -111,13 +152,8 @@ class Scheduler(object):
 
     def _start(self, state, due):
         from geoflows import plan as plan_mod
-        busy = self._running_sync(state)
-        if busy is not None:
-            LOG.warning('%s: the sync of group %s (plan %s) due at %s is '
-                        'skipped: sync job %s is still %s', self.name,
-                        state.group_name, state.plan_name,
-                        checkpoints.isoformat(due), busy.id, busy.state)
-            return None
+        self._delayed = {k for k in self._delayed
+                         if k[:2] != (state.plan_name, state.group_name)}
         job_id = sync_job_id(state.plan_name, state.group_name, due)
         try:
             plan = plan_mod.from_document(state.plan, 'protected plan %s'
@@ -140,6 +176,11 @@ class Scheduler(object):
                  checkpoints.isoformat(due), job_id)
         self.post(self.runner.get(job_id))
         return job_id
+
+
+def _due(state, now):
+    return state.state == groups.PROTECTED and bool(state.sync_interval) \
+        and state.next_sync_at is not None and state.next_sync_at <= now
 
 
 def _duplicate(error):

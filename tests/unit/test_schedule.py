@@ -4,6 +4,7 @@ import datetime
 
 from geoflows import checkpoints
 from geoflows.checkpoints import groups
+from geoflows import locks
 from geoflows import schedule
 from tests.unit import base
 
@@ -19,13 +20,19 @@ class FakeRunner(object):
 
     def __init__(self, store, fail=None):
         self.store = store
+        self.locks = locks.for_store(store)
         self.created = []
         self.fail = fail
+        #: called once by the next create(), before the job is recorded
+        self.meanwhile = None
 
     def create(self, operation, plan, names, job_id=None):
         if self.fail:
             from geoflows import exceptions
             raise exceptions.GeoflowsError(self.fail)
+        if self.meanwhile:
+            meanwhile, self.meanwhile = self.meanwhile, None
+            meanwhile()
         self.store.create_job(job_id, operation, plan.name, plan.digest,
                               {'units': [{'name': names[0]}]}, 'PENDING')
         self.created.append((operation, plan.name, tuple(names), job_id))
@@ -75,6 +82,22 @@ class TestSchedule(base.TestCase):
         self.assertEqual(schedule.sync_job_id('test', 'core', T0), ids[0])
         self.assertEqual(('sync', 'test', ('core',)), runner.created[0][:3])
 
+    def test_a_sync_being_started_is_not_started_twice(self):
+        # The sites are read before the job is recorded (seconds on real
+        # sites); another scheduler looking then, once the next due time
+        # passed, must not start another sync.
+        runner = FakeRunner(self.store)
+        first, _posted = self.scheduler(runner)
+        second, _posted = self.scheduler(runner)
+        runner.meanwhile = lambda: second.tick(at(61))
+        first.tick(at(59))
+        self.assertEqual([schedule.sync_job_id('test', 'core', T0)],
+                         [c[3] for c in runner.created])
+        self.finish(runner)
+        second.tick(at(65))
+        self.assertEqual(schedule.sync_job_id('test', 'core', at(60)),
+                         runner.created[1][3])
+
     def test_a_late_scheduler_does_not_catch_up_with_a_burst(self):
         runner = FakeRunner(self.store)
         scheduler, _posted = self.scheduler(runner)
@@ -86,15 +109,52 @@ class TestSchedule(base.TestCase):
         scheduler.tick(at(1010))
         self.assertEqual(1, len(runner.created))
 
-    def test_a_sync_still_running_skips_the_next(self):
+    def test_a_sync_still_running_delays_the_next(self):
+        runner = FakeRunner(self.store)
+        first, _posted = self.scheduler(runner)
+        second, _posted = self.scheduler(runner)
+        first.tick(at(0))
+        with self.assertLogs('geoflows.schedule', 'WARNING') as logs:
+            for tick in (60, 65, 70):  # the first sync is still PENDING
+                first.tick(at(tick))
+                second.tick(at(tick + 1))
+        self.assertEqual(1, len(runner.created))
+        # Each scheduler says it once.
+        self.assertEqual(2, len(logs.output), logs.output)
+        self.assertIn('due at 2026-12-01T10:01:00.000Z waits for sync job %s'
+                      % runner.created[0][3], logs.output[0])
+        self.assertEqual(at(60), groups.get(self.store, 'test',
+                                            'core').next_sync_at)
+        # It ends: the delayed sync starts at once, with its slot's id, and
+        # the cadence stays.
+        self.finish(runner)
+        second.tick(at(75))
+        first.tick(at(76))
+        self.assertEqual(2, len(runner.created))
+        self.assertEqual(schedule.sync_job_id('test', 'core', at(60)),
+                         runner.created[1][3])
+        self.assertEqual(at(120), groups.get(self.store, 'test',
+                                             'core').next_sync_at)
+        self.finish(runner)
+        first.tick(at(120))
+        self.assertEqual(3, len(runner.created))
+
+    def test_a_sync_past_several_due_times_is_followed_by_one(self):
         runner = FakeRunner(self.store)
         scheduler, _posted = self.scheduler(runner)
         scheduler.tick(at(0))
-        scheduler.tick(at(60))  # the first is still PENDING
+        for tick in (60, 120, 150):
+            scheduler.tick(at(tick))
         self.assertEqual(1, len(runner.created))
         self.finish(runner)
-        scheduler.tick(at(120))
+        scheduler.tick(at(155))
+        scheduler.tick(at(160))
+        # One sync, the one due at 120, and the next at 180.
         self.assertEqual(2, len(runner.created))
+        self.assertEqual(schedule.sync_job_id('test', 'core', at(120)),
+                         runner.created[1][3])
+        self.assertEqual(at(180), groups.get(self.store, 'test',
+                                             'core').next_sync_at)
 
     def test_a_sync_that_cannot_start_is_the_last_error(self):
         runner = FakeRunner(self.store, fail='site paris: cannot reach it')
@@ -111,6 +171,12 @@ class TestSchedule(base.TestCase):
         scheduler, _posted = self.scheduler(runner)
         scheduler.tick(at(0))
         self.assertEqual([], runner.created)
+
+    def test_latest_due(self):
+        self.assertEqual(T0, schedule.latest_due(T0, 60, at(0)))
+        self.assertEqual(T0, schedule.latest_due(T0, 60, at(59)))
+        self.assertEqual(at(60), schedule.latest_due(T0, 60, at(60)))
+        self.assertEqual(at(120), schedule.latest_due(T0, 60, at(150)))
 
     def test_following(self):
         self.assertEqual(at(60), schedule.following(T0, 60, at(30)))
