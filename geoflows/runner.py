@@ -83,6 +83,16 @@ def bind(flow, ctx):
             atom.bind(ctx)
 
 
+def _injected(storage, name):
+    """Whether a unit's storage holds the injected value ``name``."""
+    from taskflow import exceptions as tf_exc
+    try:
+        storage.fetch(name)
+    except tf_exc.NotFound:
+        return False
+    return True
+
+
 def describe_failure(failure):
     text = failure.exception_str or str(failure)
     return secrets.mask(text)
@@ -633,7 +643,8 @@ class _JobRun(object):
             engine = engines.ParallelEngine(
                 flow, fd, self.runner.backend,
                 {'executor': self.runner.call_pool, 'never_resolve': keep})
-        if fresh and 'job_id' in flow.requires:
+        if 'job_id' in flow.requires and (fresh or not _injected(
+                engine.storage, 'job_id')):
             engine.storage.inject({'job_id': self.job.id})
         engine.compile()
         engine.prepare()

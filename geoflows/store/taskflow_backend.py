@@ -35,6 +35,9 @@ from geoflows.store import prepared
 from geoflows.store import tables
 from geoflows.store import writer
 
+#: the atom that holds the values a job injects (taskflow.storage)
+INJECTOR = '_TaskFlow_INJECTOR'
+
 _PROGRESS_KEYS = ('progress', 'progress_details')
 _START = {states.RUNNING: 'started_at', states.REVERTING: 'revert_started_at'}
 _END = {states.SUCCESS: 'finished_at', states.FAILURE: 'finished_at',
@@ -223,6 +226,12 @@ class Backend(base.Backend):
         cls = models.atom_detail_class(row.atom_type)
         data = _loads(row.data, {})
         ad = cls.from_dict(data) if data else cls(row.name, row.uuid)
+        if ad.name == INJECTOR and ad.results is None:
+            # Taskflow records the values a job injects in two writes (the
+            # record, then its values): a controller killed between them
+            # left a record Taskflow cannot load (the unit could never run
+            # again).  Without values it is injected again (see runner).
+            ad.results = {}
         with self._seen_lock:
             # Stored, at this state; the next change will be written.
             self._seen[ad.uuid] = (ad.state, None)

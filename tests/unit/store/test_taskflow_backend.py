@@ -463,6 +463,20 @@ class TestReads(AtomTestCase):
         self.assertEqual({'plan': 'paris-lyon'}, book.meta)
         self.assertIsNotNone(book.created_at)
 
+    def test_an_injector_recorded_without_values_loads(self):
+        # Taskflow writes the injector's record, then its values: a
+        # controller killed in between left a record it could not load.
+        from geoflows.store import taskflow_backend
+        row = type('Row', (), {
+            'atom_type': models.atom_detail_type(models.TaskDetail('x', 'y')),
+            'data': json.dumps({'name': taskflow_backend.INJECTOR,
+                                'uuid': 'u-1', 'results': None}),
+            'name': taskflow_backend.INJECTOR, 'uuid': 'u-1'})
+
+        loaded = self.store.taskflow_backend().atom_from_row(row)
+
+        self.assertEqual({}, loaded.results)
+
     def test_logbook_of_many_flows_is_read_in_three_queries(self):
         # The book, its flows, and all their steps: a job of thousands of
         # units must not cost a query per unit when it resumes.
