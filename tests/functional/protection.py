@@ -28,6 +28,9 @@ class ProtectionTestCase(base.FunctionalTestCase):
         super().setUp()
         self.minicloud = cloud.Minicloud()
         self.prefix = self.name + '-'
+        # Copies are checked every second (5 s by default): the minicloud
+        # makes a snapshot or backup of its small volumes in about one.
+        self.env['OS_PROTECTION__READY_INTERVAL'] = '1'
         self.addCleanup(self.remove_protection_leftovers)
 
     # -- sites -----------------------------------------------------------
