@@ -345,9 +345,18 @@ class TestKilledSync(ProtectionCase):
 
     def test_resume_and_revert_after_sigkill(self):
         self.deploy_sample()
-        # Retention 3: each sync after the third prunes the oldest, as in
-        # production (the project's backup quota is 10 here).
+        # Retention 3: each sync after the third prunes the oldest.  Two
+        # volumes, chains of up to three backups whose oldest is kept while
+        # an incremental needs it: more than Cinder's default quota of 10
+        # backups a project, which an operator raises likewise.
         self.plan = self.protection_plan(retention=3)
+        for cloud_name in ('site-a', 'site-b'):
+            conn = self.connection(cloud_name)
+            project = conn.current_project_id
+            quotas = conn.get_volume_quotas(project)
+            self.addCleanup(conn.set_volume_quotas, project,
+                            backups=quotas['backups'])
+            conn.set_volume_quotas(project, backups=40)
         self.assertEqual('SUCCESS', self.run_job(
             'protect', '--plan', self.plan)['state'])
         first = self.run_job('sync', '--plan', self.plan)
