@@ -382,15 +382,22 @@ class Runner(object):
             reason = job.error  # a resumed revert keeps the original cause
         held = self._acquire_locks(job)
         try:
-            now = store_mod.utcnow()
-            self.store.update_job(
-                job.id, state=jobs.RUNNING, mode=mode, owner=self.owner,
-                started_at=job.started_at or now, finished_at=None,
-                attempts=job.attempts + 1, abort_requested=None)
-            run = _JobRun(self, self.store.get_job(job.id), on_event)
+            # Known to run here before it is RUNNING in the store: a
+            # conductor stopped the moment it shows RUNNING must find it
+            # (to hand it over), not let it run on.
+            starting = _StartingRun()
             with self._runs_lock:
-                self._runs[job.id] = run
+                self._runs[job.id] = starting
             try:
+                now = store_mod.utcnow()
+                self.store.update_job(
+                    job.id, state=jobs.RUNNING, mode=mode, owner=self.owner,
+                    started_at=job.started_at or now, finished_at=None,
+                    attempts=job.attempts + 1, abort_requested=None)
+                run = _JobRun(self, self.store.get_job(job.id), on_event)
+                with self._runs_lock:
+                    self._runs[job.id] = run
+                starting.started(run)
                 run.execute(mode, reason)
             finally:
                 with self._runs_lock:
@@ -399,6 +406,29 @@ class Runner(object):
             for lock in held:
                 lock.release()
         return self.get(job.id)
+
+
+class _StartingRun(object):
+    """A job about to run here: a stop requested now applies once it runs."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._run = None
+        self._keep = None
+
+    def request_abort(self, keep):
+        with self._lock:
+            if self._run is None:
+                self._keep = keep if self._keep is None else self._keep
+                return
+        self._run.request_abort(keep)
+
+    def started(self, run):
+        with self._lock:
+            self._run = run
+            keep = self._keep
+        if keep is not None:
+            run.request_abort(keep)
 
 
 class _JobRun(object):

@@ -349,6 +349,25 @@ class TestAbortAndLocks(RunnerTestCase):
         for region in ('paris', 'lyon'):
             self.site(region).latency = 0.05
 
+    def test_a_job_stopped_as_it_shows_running_is_suspended(self):
+        # A conductor stopped the moment its job shows RUNNING hands it
+        # over: the runner already knows it runs it.
+        job_id = self.runner.create('interconnect.setup', self.plan, ['sec'])
+        real = self.runner.store.update_job
+        found = []
+
+        def update_job(jid, **fields):
+            if fields.get('state') == jobs.RUNNING and not found:
+                found.append(self.runner.suspend(jid))
+            return real(jid, **fields)
+        self.patch(self.runner.store, 'update_job', update_job)
+
+        job = self.runner.run(job_id)
+
+        self.assertEqual([True], found)
+        self.assertEqual(jobs.SUSPENDED, job.state)
+        self.assertEqual(jobs.SUCCESS, self.runner.resume(job_id).state)
+
     def start_in_thread(self, **kwargs):
         job_id = self.runner.create('interconnect.setup', self.plan, ['sec'],
                                     **kwargs)
