@@ -187,6 +187,9 @@ class TestTakeover(ConductorTestCase):
         self.addCleanup(runner.close)
         job_id = self.submit(n=4, k=3)
         self.start_conductor('c1', runner=runner)
+        # c2 starts once c1 holds the job (on a busy machine c2 could
+        # otherwise claim it first).
+        wait_for(lambda: self.runner.get(job_id).state == jobs.RUNNING)
         self.start_conductor('c2')
         job = wait_for(lambda: self.settled(job_id))
         self.assertGreater(job.duration, 2 * EXPIRY)

@@ -246,8 +246,12 @@ def _upload_in_use_refused(r, volume):
 
 def _delete_volume(bs, volume):
     bs.delete_volume(volume)
-    bs.wait_for_delete(bs.get_volume(volume) if isinstance(volume, str)
-                       else volume, wait=TIMEOUT)
+    try:
+        current = bs.get_volume(volume) if isinstance(volume, str) \
+            else volume
+    except openstack.exceptions.NotFoundException:
+        return  # already gone: deleted before it could be read again
+    bs.wait_for_delete(current, wait=TIMEOUT)
 
 
 def _backup_status(bs, backup_id):
