@@ -378,6 +378,8 @@ class PlanJobCommand(ShowOne):
 
     operation = None
     items_help = None
+    #: offer --keep-on-failure (jobs that make things; checks make none)
+    keeps_on_failure = False
     exit_code = 0
 
     def get_parser(self, prog_name):
@@ -386,6 +388,11 @@ class PlanJobCommand(ShowOne):
                             help='plan file (YAML)')
         parser.add_argument('names', metavar='NAME', nargs='*',
                             help=self.items_help)
+        if self.keeps_on_failure:
+            parser.add_argument(
+                '--keep-on-failure', action='store_true', default=None,
+                help='if the job fails, keep what it made for inspection '
+                     '(then: geoflows job resume|revert ID)')
         add_progress_arguments(parser)
         add_submit_arguments(parser)
         return parser
@@ -395,6 +402,8 @@ class PlanJobCommand(ShowOne):
         return self.exit_code or rc
 
     def start(self, parsed_args, keep_on_failure=None):
+        if keep_on_failure is None:
+            keep_on_failure = getattr(parsed_args, 'keep_on_failure', None)
         from geoflows import plan as plan_mod
 
         plan = plan_mod.load(parsed_args.plan)

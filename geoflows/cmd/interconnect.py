@@ -17,18 +17,7 @@ class Setup(_Operation):
 
     operation = 'interconnect.setup'
 
-    def get_parser(self, prog_name):
-        parser = super().get_parser(prog_name)
-        parser.add_argument('--keep-on-failure', action='store_true',
-                            default=None,
-                            help='if the job fails, keep what it made for '
-                                 'inspection (then: geoflows job '
-                                 'resume|revert ID)')
-        return parser
-
-    def take_action(self, parsed_args):
-        job = self.start(parsed_args, parsed_args.keep_on_failure)
-        return common.job_data(job)
+    keeps_on_failure = True
 
 
 class Check(_Operation):
