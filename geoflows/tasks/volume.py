@@ -32,6 +32,10 @@ def _marked(obj, marker):
     return (getattr(obj, 'metadata', None) or {}).get(MARK_KEY) == marker
 
 
+#: Cinder's description of a volume it makes to restore a backup into
+RESTORE_DESCRIPTION = 'auto-created_from_restore_from_backup'
+
+
 class Volume(base.Resource):
     """A volume geoflows makes: empty, or from a parent.
 
@@ -46,9 +50,18 @@ class Volume(base.Resource):
     def find(self, cinder, parents):
         return base.only((v for v in cinder.volumes(details=True,
                                                     name=self.name)
-                          if v.name == self.name and
-                          _marked(v, self.marker)),
+                          if v.name == self.name and (
+                              _marked(v, self.marker) or
+                              self._unmarked_restore(v, parents))),
                          'volumes named %r made by geoflows' % self.name)
+
+    def _unmarked_restore(self, obj, parents):
+        # A restore takes no metadata: the volume is marked once it
+        # exists.  Killed in between, the job finds it by its name and the
+        # description Cinder gives the volumes it restores into (and marks
+        # it then), rather than restoring the backup a second time.
+        return 'backup' in parents and \
+            obj.description == RESTORE_DESCRIPTION
 
     def _metadata(self):
         metadata = dict(self.params.get('metadata') or {})
@@ -86,7 +99,8 @@ class Volume(base.Resource):
         cinder.delete_volume(resource_id, ignore_missing=False)
 
     def owned(self, obj, parents):
-        return _marked(obj, self.marker)
+        return _marked(obj, self.marker) or \
+            self._unmarked_restore(obj, parents)
 
 
 #: statuses of work under way on a snapshot, backup or volume: Cinder

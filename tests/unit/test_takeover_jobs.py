@@ -185,6 +185,20 @@ class TestDisaster(TakeoverTestCase):
                             for d in differences), differences)
 
 
+    def test_a_volume_restored_but_not_yet_marked_is_not_left(self):
+        # A restore takes no metadata: the volume is marked once it exists.
+        # Failing in between, the VNF is undone and its volume with it.
+        self.site('lyon').fail('set_volume_metadata', times=1)
+        job = self.takeover()
+        self.assertEqual(jobs.PARTIAL, job.state, job.error)
+        [failed] = list(job.result['failed'])
+        restored = [v.name for v in self.lyon().block_storage.volumes()
+                    if v.name.startswith(failed.split('/')[1])]
+        self.assertEqual([], restored)
+        job = self.runner.resume(job.id)
+        self.assertEqual(jobs.SUCCESS, job.state, job.error)
+
+
 class TestPlanned(TakeoverTestCase):
 
     def test_no_data_is_lost_and_revert_gives_the_site_back(self):

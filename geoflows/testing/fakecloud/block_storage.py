@@ -601,7 +601,10 @@ class FakeBlockStorage(base.FakeProxy):
                     'backup of size %d.' % (target.size, row.size))
         else:
             self._check_quota(volumes=1, gigabytes=row.size)
-            target = self._new_volume(row.size, name=name)
+            # As Cinder, which marks the volumes it makes for a restore.
+            target = self._new_volume(
+                row.size, name=name,
+                description='auto-created_from_restore_from_backup')
         if blob is not None:
             self._data[target.id] = blob.copy(target.size * data_mod.GIB)
         target['is_bootable'] = False
