@@ -16,6 +16,7 @@ policy.
 """
 
 import logging
+import time
 
 from geoflows.checkpoints import capture
 from geoflows import clouds
@@ -250,9 +251,26 @@ class VolumeAttachment(base.Resource):
                                                 **attrs)
 
     def delete(self, compute, resource_id, parents):
-        compute.delete_volume_attachment(parents['server']['id'],
-                                         parents['volume']['id'],
+        server_id, volume_id = parents['server']['id'], parents['volume']['id']
+        compute.delete_volume_attachment(server_id, volume_id,
                                          ignore_missing=False)
+        # Nova detaches in the background; what a revert undoes next (the
+        # volume's deletion) is refused while the volume is still attached.
+        cinder = self.ctx.clouds.block_storage(self.site)
+        attempts, interval = self.params.get('wait') or (90, 2.0)
+        for _attempt in range(attempts):
+            try:
+                volume = cinder.get_volume(volume_id)
+            except clouds.NotFound:
+                return
+            attached = any(a.get('server_id') == server_id
+                           for a in volume.attachments or ())
+            if not attached and volume.status != 'detaching':
+                return
+            time.sleep(interval)
+        raise exceptions.ResourceError(
+            '%s: still attached after %d checks; detach it at the site, '
+            'then revert the job again' % (self.label, attempts))
 
     def owned(self, obj, parents):
         return bool(parents['volume'].get('owned') or
