@@ -221,10 +221,31 @@ class StopSource(base.GeoflowsTask):
                 obj = compute.get_server(result['id'])
                 if obj.status == 'SHUTOFF':
                     compute.start_server(obj.id)
+                # Undone means serving again: Nova starts it in the
+                # background.
+                status = _wait_status(compute, obj.id, 'ACTIVE',
+                                      self.START_WAIT)
+            if status != 'ACTIVE':
+                LOG.error('reverting: server %s at %r is still %s after '
+                          '%ds; start it by hand', self.server['name'],
+                          self.site['name'], status, self.START_WAIT)
         except Exception as e:
             LOG.error('reverting: server %s at %r could not be started '
                       'again: %s; start it by hand', self.server['name'],
                       self.site['name'], e)
+
+    #: seconds a revert waits for the server to be ACTIVE again
+    START_WAIT = 120
+
+
+def _wait_status(compute, server_id, wanted, seconds, interval=1.0):
+    """The server's status once ``wanted`` (or ERROR), or at the end."""
+    deadline = time.monotonic() + seconds
+    while True:
+        status = compute.get_server(server_id).status
+        if status in (wanted, 'ERROR') or time.monotonic() >= deadline:
+            return status
+        time.sleep(interval)
 
 
 class WaitStopped(base.GeoflowsTask):
