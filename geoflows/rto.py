@@ -7,7 +7,10 @@ volumes; a warm one restores and attaches; a hot one is promoted), VNFs
 of one priority side by side, priorities one after the other (unless the
 group allows overlap), a VNF after those it depends on, every call to a
 service of the DR site bounded by its cap ([runner] service_call_caps),
-then the chains rebuilt.  Each kind of step lasts what it took at the DR
+then the chains rebuilt; a disaster takeover fences the primary first
+(``fence``: what the last takeover's fencing took, else a default; a
+primary that does not answer costs up to [protection] fence_timeout, which
+the prediction names but does not assume).  Each kind of step lasts what it took at the DR
 site in the group's last takeover or drill (measured), else what the
 group's last sync suggests, else a default; the prediction says which.
 
@@ -22,10 +25,11 @@ import math
 # order of magnitude, for a 1 GiB volume).
 DEFAULTS = {'lookup': 0.2, 'restore': 10.0, 'port': 0.5, 'boot': 2.0,
             'active': 8.0, 'attach': 2.0, 'hook': 1.0, 'promote': 2.0,
-            'chain': 2.0}
+            'chain': 2.0, 'fence': 3.0}
 SERVICE = {'restore': 'block_storage', 'port': 'network', 'boot': 'compute',
            'active': None, 'attach': 'compute', 'lookup': 'network',
-           'hook': None, 'promote': None, 'chain': 'network'}
+           'hook': None, 'promote': None, 'chain': 'network',
+           'fence': None}
 
 
 def kind_of(step):
@@ -65,8 +69,11 @@ def durations(store, plan_name, group_name, defaults=DEFAULTS):
         if job.operation in ('takeover', 'drill') and source is None:
             for step in store.job_steps(job.id):
                 kind = kind_of(step['name'])
-                if kind and step['started_at'] and step['finished_at'] and \
-                        step['unit'].startswith(group_name + '/'):
+                if step['unit'] == group_name + '.fence':
+                    kind = 'fence' if step['name'] == 'fence' else None
+                elif not step['unit'].startswith(group_name + '/'):
+                    kind = None
+                if kind and step['started_at'] and step['finished_at']:
                     measured[kind].append((step['finished_at'] -
                                            step['started_at']).total_seconds())
             if measured:
@@ -128,11 +135,13 @@ def _phase(kind, count, seconds, caps, share):
     return seconds
 
 
-def predict(plan, group, vnf_docs, times, caps=None, chains=()):
+def predict(plan, group, vnf_docs, times, caps=None, chains=(),
+            fence=False):
     """The predicted RTO of a takeover of ``group``.
 
     ``vnf_docs``: {name: the VNF's checkpoint part}; ``times``: from
-    :func:`durations`.  Returns ``{'rto', 'target', 'vnfs': {name:
+    :func:`durations`; ``fence``: the primary is fenced first (a
+    disaster takeover).  Returns ``{'rto', 'target', 'vnfs': {name:
     {'steps', 'start', 'ready', 'exceeds'}}}``, times in seconds from
     the takeover's start.
     """
@@ -142,7 +151,7 @@ def predict(plan, group, vnf_docs, times, caps=None, chains=()):
     for vnf in sorted(group.vnfs, key=lambda v: v.priority):
         by_priority.setdefault(vnf.priority, []).append(vnf)
     result = {}
-    level_start = 0.0
+    level_start = seconds['fence'] if fence else 0.0
     ready = {}
     for priority, vnfs in by_priority.items():
         steps = {v.name: vnf_steps(vnf_docs[v.name], dict(v.hooks))

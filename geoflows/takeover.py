@@ -173,7 +173,8 @@ def chain_members(group, group_doc):
             for chain in group_doc.get('chains', ())]
 
 
-def predict(runner, plan, groups=None, checkpoint=None, caps=None):
+def predict(runner, plan, groups=None, checkpoint=None, caps=None,
+            mode=DISASTER):
     """The predicted RTO of a takeover of each group, nothing changed.
 
     Per group (a dict): ``group``, ``checkpoint`` (whose shape is
@@ -182,7 +183,8 @@ def predict(runner, plan, groups=None, checkpoint=None, caps=None):
     {'priority', 'standby', 'steps': [{'kind', 'count', 'seconds',
     'source'}], 'start', 'ready', 'exceeds'}} (seconds from the start).
     ``caps``: calls at once per DR service (default: [runner]
-    service_call_caps).
+    service_call_caps).  ``mode``: a disaster takeover fences the primary
+    first; a planned one's final copies are not predicted.
     """
     from geoflows import rto
     if caps is None:
@@ -204,7 +206,8 @@ def predict(runner, plan, groups=None, checkpoint=None, caps=None):
         times = rto.durations(runner.store, plan.name, group.name)
         result = rto.predict(plan, group, cp.vnfs, times, caps,
                              chains=chain_members(
-                                 group, cp.document['group_doc']))
+                                 group, cp.document['group_doc']),
+                             fence=mode == DISASTER)
         result.update(group=group.name, checkpoint=cp.id, times=times)
         found.append(result)
     return found

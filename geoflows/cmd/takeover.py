@@ -178,7 +178,8 @@ class Takeover(common.PlanJobCommand):
         plan = plan_mod.load(parsed_args.plan)
         runner = self.app.runner
         found = takeover.predict(runner, plan, parsed_args.names,
-                                 parsed_args.checkpoint)
+                                 parsed_args.checkpoint,
+                                 mode=mode or 'disaster')
         rows, groups = [], []
         for group in found:
             groups.append({key: group[key] for key in (
@@ -197,11 +198,23 @@ class Takeover(common.PlanJobCommand):
             ', '.join('%s/%s' % (r['group'], r['vnf']) for r in over))
             if over else 'every VNF within its target')
         if mode == 'planned':
-            verdict += ('; a planned takeover also stops the primary and '
-                        'makes its final copies first (not predicted)')
-        return (('mode', 'vnfs', 'groups', 'verdict'),
+            note = ('a planned takeover also stops the primary and makes '
+                    'its final copies first (not predicted)')
+        else:
+            from geoflows import conf
+            note = ('fencing the primary counted as in the last takeover '
+                    '(or %gs): a primary that does not answer costs up to '
+                    '%ds more ([protection] fence_timeout)' % (
+                        rto_default('fence'),
+                        conf.CONF.protection.fence_timeout))
+        return (('mode', 'vnfs', 'groups', 'verdict', 'note'),
                 (mode or 'disaster', PredictionColumn(rows),
-                 GroupsColumn(groups), verdict))
+                 GroupsColumn(groups), verdict, note))
+
+
+def rto_default(kind):
+    from geoflows import rto
+    return rto.DEFAULTS[kind]
 
 
 class ProtectionVerify(common.Command):

@@ -10,12 +10,13 @@ class TestPrediction(test_takeover_jobs.TakeoverTestCase):
     def parts(self):
         return self.checkpoint.vnfs
 
-    def predict(self, caps=None, **times):
+    def predict(self, caps=None, fenced=False, **times):
         durations = {kind: (times.get(kind, value), 'test')
                      for kind, value in rto.DEFAULTS.items()}
         group = self.plan.protection_group('core')
         return rto.predict(self.plan, group, self.parts(), durations,
-                           caps or {}, chains=[{'pgw', 'fw'}])
+                           caps or {}, chains=[{'pgw', 'fw'}],
+                           fence=fenced)
 
     def test_priorities_add_up_and_chains_come_last(self):
         found = self.predict(lookup=0, hook=0, promote=0, restore=10,
@@ -52,6 +53,20 @@ class TestPrediction(test_takeover_jobs.TakeoverTestCase):
         self.assertEqual('measured by takeover %s' % job.id,
                          times['boot'][1])
         self.assertLess(times['boot'][0], rto.DEFAULTS['boot'])
+
+    def test_a_disaster_fences_first(self):
+        planned = self.predict(lookup=0, chain=0)
+        disaster = self.predict(lookup=0, chain=0, fence=7, fenced=True)
+        self.assertEqual(planned['vnfs']['hss']['ready'] + 7,
+                         disaster['vnfs']['hss']['ready'])
+        self.assertEqual(planned['rto'] + 7, disaster['rto'])
+
+    def test_the_fence_is_measured_too(self):
+        job = self.takeover()
+        self.assertEqual(jobs.SUCCESS, job.state)
+        seconds, source = rto.durations(self.store, 'test', 'core')['fence']
+        self.assertEqual('measured by takeover %s' % job.id, source)
+        self.assertLess(seconds, rto.DEFAULTS['fence'])
 
     def test_step_kinds(self):
         self.assertEqual('boot', rto.kind_of('server.fw-1'))

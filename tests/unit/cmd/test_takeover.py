@@ -209,8 +209,13 @@ class TestDryRun(TakeoverCommandTestCase):
 
     def test_planned_says_what_is_not_predicted(self):
         found = self.takeover('--planned', '--dry-run')
-        self.assertIn('final copies first (not predicted)',
-                      found['verdict'])
+        self.assertIn('final copies first (not predicted)', found['note'])
+
+    def test_a_disaster_counts_the_fence(self):
+        found = self.takeover('--disaster', '--dry-run')
+        self.assertIn('fence_timeout', found['note'])
+        [group] = found['groups']
+        self.assertEqual('default', group['times']['fence'][1])
 
 
 class TestVerify(TakeoverCommandTestCase):
