@@ -9,7 +9,7 @@ metrics on a port of its own.  Their schedulers read the group from the
 state store (``gf_protection``, written by protect, with the plan) and
 sync it every 30 s.
 
-Over the run (GEOFLOWS_TEST_SCHEDULE_MINUTES, 3 by default: 6 intervals)
+Over the run (GEOFLOWS_TEST_SCHEDULE_MINUTES, 2 by default: 4 intervals)
 the test checks one sync per interval, each with its slot's job id
 (geoflows.schedule.sync_job_id) and a checkpoint in the store, never two
 syncs running at once; the conductor running a sync in the middle of the
@@ -55,8 +55,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(
 INTERVAL = 30
 GROUP = 'core'
 VNFS = ('hss', 'fw')
-#: how long the conductors sync the group (CI: 3 minutes, ~6 intervals)
-MINUTES = float(os.environ.get('GEOFLOWS_TEST_SCHEDULE_MINUTES', '3'))
+#: how long the conductors sync the group (CI: 2 minutes, ~4 intervals)
+MINUTES = float(os.environ.get('GEOFLOWS_TEST_SCHEDULE_MINUTES', '2'))
 EXPIRY = int(os.environ.get('GEOFLOWS_TEST_CLAIM_EXPIRY', '6'))
 #: how often the schedulers look at the store ([conductor]
 #: schedule_interval, its default)
