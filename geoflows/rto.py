@@ -67,22 +67,13 @@ def durations(store, plan_name, group_name, defaults=DEFAULTS):
                 u['name'].startswith(group_name + '/') for u in job.units):
             continue
         if job.operation in ('takeover', 'drill') and source is None:
-            for step in store.job_steps(job.id):
-                kind = kind_of(step['name'])
-                if step['unit'] == group_name + '.fence':
-                    kind = 'fence' if step['name'] == 'fence' else None
-                elif not step['unit'].startswith(group_name + '/'):
-                    kind = None
-                if kind and step['started_at'] and step['finished_at']:
-                    measured[kind].append((step['finished_at'] -
-                                           step['started_at']).total_seconds())
+            for kind, seconds in _takeover_times(store.job_steps(job.id),
+                                                 group_name):
+                measured[kind].append(seconds)
             if measured:
                 source = 'measured by %s %s' % (job.operation, job.id)
         elif job.operation == 'sync' and not backups:
-            backups = [(s['finished_at'] - s['started_at']).total_seconds()
-                       for s in store.job_steps(job.id)
-                       if s['name'].endswith('.backup.ready') and
-                       s['started_at'] and s['finished_at']]
+            backups = _backup_times(store.job_steps(job.id))
     result = {}
     for kind, default in defaults.items():
         if measured.get(kind):
@@ -92,6 +83,58 @@ def durations(store, plan_name, group_name, defaults=DEFAULTS):
         else:
             result[kind] = (default, 'default')
     return result
+
+
+def _span(steps, unit, first, last, from_end=False):
+    """Seconds from step ``first``'s start (or end) to ``last``'s end."""
+    a, b = steps.get((unit, first)), steps.get((unit, last))
+    if not a or not b or not b['finished_at']:
+        return None
+    begin = a['finished_at'] if from_end else a['started_at']
+    if begin is None:
+        return None
+    return (b['finished_at'] - begin).total_seconds()
+
+
+def _takeover_times(job_steps, group_name):
+    """(kind, seconds) of each measured step of a group's takeover.
+
+    A wait (a restore until the volume is available, a boot until the
+    server is ACTIVE) is a paced retry whose last check alone is a step:
+    it lasts from the step that started the work to that check's end.
+    """
+    steps = {(s['unit'], s['name']): s for s in job_steps}
+    for (unit, name), step in steps.items():
+        if unit == group_name + '.fence':
+            kind = 'fence' if name == 'fence' else None
+        elif unit.startswith(group_name + '/'):
+            kind = kind_of(name)
+        else:
+            kind = None
+        if not kind or not step['started_at'] or not step['finished_at']:
+            continue
+        if kind == 'restore':
+            seconds = _span(steps, unit, name[:-len('.ready')], name)
+        elif kind == 'active':
+            seconds = _span(steps, unit, name[:-len('.ready')], name,
+                            from_end=True)
+        else:
+            seconds = (step['finished_at'] -
+                       step['started_at']).total_seconds()
+        if seconds is not None:
+            yield kind, seconds
+
+
+def _backup_times(job_steps):
+    """Seconds of each backup of a sync: made, until available."""
+    steps = {(s['unit'], s['name']): s for s in job_steps}
+    found = []
+    for unit, name in steps:
+        if name.startswith('data.') and name.endswith('.backup.ready'):
+            seconds = _span(steps, unit, name[:-len('.ready')], name)
+            if seconds is not None:
+                found.append(seconds)
+    return found
 
 
 def _median(values):

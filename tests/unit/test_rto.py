@@ -1,5 +1,7 @@
 """The predicted RTO of a takeover: the model, and what it learns from."""
 
+import datetime
+
 from geoflows import jobs
 from geoflows import rto
 from tests.unit import test_takeover_jobs
@@ -67,6 +69,30 @@ class TestPrediction(test_takeover_jobs.TakeoverTestCase):
         seconds, source = rto.durations(self.store, 'test', 'core')['fence']
         self.assertEqual('measured by takeover %s' % job.id, source)
         self.assertLess(seconds, rto.DEFAULTS['fence'])
+
+    def test_a_wait_lasts_from_the_work_to_its_last_check(self):
+        # A restore's or a boot's wait is a paced retry: only its last
+        # check is a step; the work lasted from the step that started it.
+        t0 = datetime.datetime(2026, 12, 1, 12, 0, 0)
+
+        def step(unit, name, start, end):
+            return {'unit': unit, 'name': name,
+                    'started_at': t0 + datetime.timedelta(seconds=start),
+                    'finished_at': t0 + datetime.timedelta(seconds=end)}
+        steps = [step('core/fw', 'data.fw-1.v.volume', 0, 1.5),
+                 step('core/fw', 'data.fw-1.v.volume.ready', 31.9, 32),
+                 step('core/fw', 'server.fw-1', 2, 7),
+                 step('core/fw', 'server.fw-1.ready', 27, 27.4),
+                 step('core.fence', 'fence', 0, 7.5),
+                 step('core/fw', 'port.fw-1.fw-1-mgmt', 1, 1.75)]
+        self.assertEqual(
+            [('active', 20.4), ('boot', 5.0), ('fence', 7.5),
+             ('port', 0.75), ('restore', 32.0)],
+            sorted((kind, round(seconds, 2)) for kind, seconds in
+                   rto._takeover_times(steps, 'core')))
+        backups = [step('core/fw', 'data.fw-1.v.backup', 10, 10.2),
+                   step('core/fw', 'data.fw-1.v.backup.ready', 30, 30.5)]
+        self.assertEqual([20.5], rto._backup_times(backups))
 
     def test_step_kinds(self):
         self.assertEqual('boot', rto.kind_of('server.fw-1'))
