@@ -2,10 +2,13 @@
 # The geoflows demo, on embedded defaults: install geoflows in .venv, start
 # two real OpenStack regions on 127.0.0.1 (geoflows-minicloud: Keystone, and
 # per region Nova, Placement, Cinder, Glance, Neutron), set up the three
-# interconnects of etc/plans/minicloud.yaml between them, check them, show
-# the job, tear them down, stop the regions.
+# interconnects of etc/plans/minicloud.yaml between them and check them;
+# deploy the sample VNFs in RegionOne, protect them at RegionTwo and take
+# a checkpoint; then declare RegionOne lost and take the service over in
+# RegionTwo by priority: the RTO and RPO per VNF, the DR site verified
+# against the checkpoint; stop the regions.
 #
-#   ./tools/demo.sh            (about 6 minutes the first time, 4 after)
+#   ./tools/demo.sh            (about 9 minutes the first time, 7 after)
 #
 # Needs Python 3.10+ with venv, gcc and the Python headers, PostgreSQL and
 # RabbitMQ on 127.0.0.1, qemu-img (Debian: apt install python3-venv
@@ -36,16 +39,26 @@ run geoflows plan validate "$PLAN"
 
 say "Setting up its interconnects (bgpvpn, ipsec, cell segments)"
 run geoflows interconnect setup --plan "$PLAN" --progress -c id -c state -c duration -c resources
-JOB=$(geoflows job list -f value -c ID --limit 1)
 
 say "Checking both sides against the plan"
 run geoflows interconnect check --plan "$PLAN" -c state -c findings
 
-say "The job, step by step"
-run geoflows job show "$JOB" -c id -c operation -c state -c duration -c steps
+say "The sample VNFs in RegionOne (hss hot, pgw warm, fw cold; a service chain)"
+run geoflows-minicloud sample
 
-say "Tearing the interconnects down"
-run geoflows interconnect teardown --plan "$PLAN" -c state -c duration
+say "Protecting them at RegionTwo (standbys for hss and pgw), one checkpoint"
+run geoflows protect --plan "$PLAN" core -c state -c duration
+run geoflows sync --plan "$PLAN" core -c state -c duration
+run geoflows protection status --plan "$PLAN"
+
+say "RegionOne is lost: what a takeover would take (predicted RTO)"
+run geoflows takeover --plan "$PLAN" core --dry-run --disaster -c vnfs -c verdict
+
+say "Disaster takeover in RegionTwo, by priority (RTO and RPO per VNF)"
+run geoflows takeover --plan "$PLAN" core --disaster --confirm-primary-lost -c id -c state -c duration -c report -c verify
+
+say "RegionTwo against the checkpoint it came from"
+run geoflows protection verify --plan "$PLAN" core
 
 say "All the jobs of the demo"
 run geoflows job list

@@ -5,6 +5,9 @@
                                     clouds.yaml
   geoflows-minicloud status         what runs where
   geoflows-minicloud smoke          exercise both regions, leave them clean
+  geoflows-minicloud sample         deploy the sample VNFs at site-a (the
+                                    protection group "core" of
+                                    etc/plans/minicloud.yaml); --remove
   geoflows-minicloud down           stop everything, drop its databases
   geoflows-minicloud run -- CMD     up, run CMD with OS_CLIENT_CONFIG_FILE
                                     set, down; exits with CMD's status
@@ -43,6 +46,27 @@ def _say(text):
     print(text, flush=True)
 
 
+def _sample(mc, cloud_name, remove):
+    import openstack
+    import openstack.config
+
+    from geoflows.testing import sample
+    config = openstack.config.OpenStackConfig(config_files=[mc.clouds_yaml])
+    conn = openstack.connection.Connection(
+        config=config.get_one(cloud=cloud_name))
+    started = time.monotonic()
+    if remove:
+        sample.remove(conn)
+        print('sample VNFs removed from %s in %.1fs' % (
+            cloud_name, time.monotonic() - started))
+        return
+    ids = sample.deploy(conn)
+    servers = [name for name, *_rest in sample.SERVERS]
+    print('sample VNFs deployed at %s in %.1fs: servers %s, the chain edge'
+          % (cloud_name, time.monotonic() - started, ', '.join(servers)))
+    return ids
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog='geoflows-minicloud',
@@ -59,6 +83,13 @@ def main(argv=None):
     status.add_argument('-f', '--format', choices=('table', 'json'),
                         default='table')
     sub.add_parser('smoke', help='exercise both regions, then clean up')
+    sample = sub.add_parser('sample', help='deploy the sample VNFs (the '
+                            'protection group "core" of the minicloud '
+                            'plan), or --remove them')
+    sample.add_argument('--cloud', default='site-a',
+                        help='cloud of clouds.yaml (default: site-a)')
+    sample.add_argument('--remove', action='store_true',
+                        help='delete what the sample made')
     sub.add_parser('down', help='stop everything, drop its databases')
     sub.add_parser('clouds', help='print the path of the clouds.yaml')
     run = sub.add_parser('run', help='up, run a command, down')
@@ -85,6 +116,8 @@ def main(argv=None):
                     print('%-20s %-30s %6.2fs' % (region, what, seconds))
             print('smoke test passed in %.1fs; nothing left behind'
                   % (time.monotonic() - started))
+        elif args.command == 'sample':
+            _sample(mc, args.cloud, args.remove)
         elif args.command == 'down':
             started = time.monotonic()
             stopped = mc.down()
