@@ -2,8 +2,9 @@
 
 The model follows the takeover's shape (geoflows.flows.takeover): per
 VNF, by standby mode, the steps it makes (a cold VNF restores its volumes,
-makes its ports, boots its servers and waits for them, attaches its
-volumes; a warm one restores and attaches; a hot one is promoted), VNFs
+makes its ports, boots its servers and waits for them meanwhile, then
+attaches its volumes; a warm one restores and attaches; a hot one is
+promoted), VNFs
 of one priority side by side, priorities one after the other (unless the
 group allows overlap), a VNF after those it depends on, every call to a
 service of the DR site bounded by its cap ([runner] service_call_caps),
@@ -165,6 +166,26 @@ def vnf_steps(vnf_doc, hooks):
     return steps
 
 
+def _boots_from_volume(vnf_doc):
+    return any(server['volumes'] and not server.get('image')
+               for server in vnf_doc['servers'])
+
+
+def _vnf_seconds(phases, boots_from_volume):
+    """Seconds of one VNF from the seconds of each kind of its steps.
+
+    Its volumes are restored while its ports are made and its servers
+    boot (the flow's graph runs them side by side), unless a server boots
+    from a restored volume; attachments wait for both.
+    """
+    data = phases.get('restore', 0.0)
+    servers = sum(phases.get(kind, 0.0) for kind in ('port', 'boot',
+                                                      'active'))
+    middle = data + servers if boots_from_volume else max(data, servers)
+    return middle + sum(phases.get(kind, 0.0) for kind in (
+        'lookup', 'attach', 'promote', 'hook'))
+
+
 def _phase(kind, count, seconds, caps, share):
     """Seconds of ``count`` steps of a kind that run side by side.
 
@@ -208,8 +229,10 @@ def predict(plan, group, vnf_docs, times, caps=None, chains=(),
         for vnf in _by_dependencies(vnfs):
             start = max([level_start] + [ready.get(d, 0.0)
                                          for d in vnf.depends_on])
-            took = sum(_phase(kind, count, seconds[kind], caps, share[kind])
-                       for kind, count in steps[vnf.name])
+            took = _vnf_seconds(
+                {kind: _phase(kind, count, seconds[kind], caps, share[kind])
+                 for kind, count in steps[vnf.name]},
+                _boots_from_volume(vnf_docs[vnf.name]))
             ready[vnf.name] = start + took
             result[vnf.name] = {
                 'priority': priority, 'standby': vnf.standby,

@@ -25,11 +25,15 @@ class TestPrediction(test_takeover_jobs.TakeoverTestCase):
                              port=1, boot=2, active=8, attach=2, chain=3)
         vnfs = found['vnfs']
         self.assertEqual(0, vnfs['hss']['ready'])  # hot: nothing to do
-        # warm pgw: restore 10 + attach 2; cold fw: 10+1+2+8+2; then the
-        # chain they are in, 3.
+        # warm pgw: restore 10 + attach 2; cold fw: its restore (10) while
+        # its ports, boots and waits (1+2+8) go on, then attach 2; then
+        # the chain they are in, 3.
         self.assertEqual(0, vnfs['pgw']['start'])
-        self.assertEqual(26, vnfs['fw']['ready'])
-        self.assertEqual(26, found['rto'])
+        self.assertEqual(16, vnfs['fw']['ready'])
+        self.assertEqual(16, found['rto'])
+        slow = self.predict(lookup=0, hook=0, promote=0, restore=30,
+                            port=1, boot=2, active=8, attach=2, chain=3)
+        self.assertEqual(35, slow['vnfs']['fw']['ready'])
         self.assertFalse(found['exceeds'])
 
     def test_caps_stretch_a_level(self):
@@ -55,6 +59,16 @@ class TestPrediction(test_takeover_jobs.TakeoverTestCase):
         self.assertEqual('measured by takeover %s' % job.id,
                          times['boot'][1])
         self.assertLess(times['boot'][0], rto.DEFAULTS['boot'])
+
+    def test_a_server_booting_from_a_restored_volume_waits_for_it(self):
+        phases = {'restore': 10, 'port': 1, 'boot': 2, 'active': 8,
+                  'attach': 2, 'lookup': 0.5}
+        self.assertEqual(13.5, rto._vnf_seconds(phases, False))
+        self.assertEqual(23.5, rto._vnf_seconds(phases, True))
+        self.assertTrue(rto._boots_from_volume({'servers': [
+            {'image': None, 'volumes': [{'device': '/dev/vda'}]}]}))
+        self.assertFalse(rto._boots_from_volume({'servers': [
+            {'image': {'name': 'i'}, 'volumes': [{'device': '/dev/vdb'}]}]}))
 
     def test_a_disaster_fences_first(self):
         planned = self.predict(lookup=0, chain=0)
