@@ -82,8 +82,15 @@ class TestKilledSetup(base.FunctionalTestCase):
                 self.run_job('interconnect', 'teardown', '--plan', self.plan)
                 self.assertEqual(self.initial, self.snapshots())
 
+    #: reverted in CI: three of the points (GEOFLOWS_TEST_KILL_POINTS=all:
+    #: every point)
+    REVERTED = (0, 2, 4)
+
     def test_revert_after_sigkill(self):
-        for unit, step, state in self.POINTS:
+        points = self.POINTS if os.environ.get(
+            'GEOFLOWS_TEST_KILL_POINTS') == 'all' else [
+                self.POINTS[i] for i in self.REVERTED]
+        for unit, step, state in points:
             with self.subTest(step=step, state=state):
                 job_id = self.kill_at(unit, step, state)
                 reverted = self.geoflows('job', 'revert', job_id, '-f',
