@@ -204,13 +204,24 @@ class StopSource(base.GeoflowsTask):
         self.server = server
 
     def execute(self):
+        from openstack import exceptions as os_exc
         compute = self.client('compute')
         with self.api('stop server %s' % self.server['name']):
             obj = compute.get_server(self.server['source_id'])
             if obj.status == 'ACTIVE':
-                compute.stop_server(obj.id)
+                try:
+                    compute.stop_server(obj.id)
+                except os_exc.ConflictException:
+                    # Already powering off: an earlier attempt of this
+                    # step stopped it and was killed before it recorded so.
+                    pass
                 return {'stopped': True, 'id': obj.id}
-        return {'stopped': False, 'id': obj.id, 'status': obj.status}
+        # Running when the job was made and stopped now: an earlier attempt
+        # of this step stopped it (killed before recording it), and the
+        # revert must start it again.
+        stopped = self.server.get('status') == 'ACTIVE' and \
+            obj.status == 'SHUTOFF'
+        return {'stopped': stopped, 'id': obj.id, 'status': obj.status}
 
     def revert(self, result, *args, **kwargs):
         if not isinstance(result, dict) or not result.get('stopped'):

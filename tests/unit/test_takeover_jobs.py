@@ -227,6 +227,20 @@ class TestPlanned(TakeoverTestCase):
         self.assertFalse(groups.get(self.store, 'test', 'core').taken_over)
 
 
+    def test_a_server_stopped_by_a_killed_attempt_is_started_by_revert(self):
+        # Killed right after it stopped a primary server and before it
+        # recorded so, the job finds the server SHUTOFF when resumed: it
+        # was running when the job was made, so the job stopped it.
+        job_id = self.runner.create('takeover', self.plan, params=PLANNED)
+        paris = self.site('paris').compute
+        paris.stop_server(self.ids['pgw-2'])
+        job = self.runner.run(job_id)
+        self.assertEqual(jobs.SUCCESS, job.state, job.error)
+        job = self.runner.revert(job.id)
+        self.assertEqual(jobs.REVERTED, job.state, job.error)
+        self.assertEqual({'ACTIVE'}, {s.status for s in paris.servers()})
+
+
 class TestTakeoverCrash(TakeoverTestCase):
     """A takeover whose controller died, resumed: one of everything."""
 
