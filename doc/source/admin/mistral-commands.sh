@@ -5,39 +5,7 @@
 # (tests/functional/test_mistral.py, TestGuideCommands): a command that
 # does not exist, or does not do what the guide says, fails the tests.
 #
-# Sections start with "# [name]" and end at the next one; "# [protect]
-openstack workflow execution create geoflows.protection.v1.protect \
-    "{\"plan_file\": \"$PLAN_FILE\", \"groups\": [\"core\"]}"
-
-# [sync]
-openstack workflow execution create geoflows.protection.v1.sync \
-    "{\"plan_file\": \"$PLAN_FILE\", \"groups\": [\"core\"]}"
-
-# [status]
-openstack workflow execution create geoflows.protection.v1.status \
-    "{\"plan_file\": \"$PLAN_FILE\"}"
-
-# [cron-sync]
-# Sync the group on a schedule: Mistral's engine starts the workflow at
-# every time of the pattern (UTC), with this input.
-openstack cron trigger create --pattern "$SYNC_PATTERN" dr-core-sync \
-    geoflows.protection.v1.sync \
-    "{\"plan_file\": \"$PLAN_FILE\", \"groups\": [\"core\"]}"
-
-# [cron-status]
-# Check the RPO every minute: an execution in ERROR is a violated RPO.
-openstack cron trigger create --pattern '* * * * *' dr-rpo-check \
-    geoflows.protection.v1.status "{\"plan_file\": \"$PLAN_FILE\"}"
-
-# [cron-follow]
-openstack cron trigger list
-openstack cron trigger show dr-core-sync
-openstack workflow execution list --filter workflow_name=geoflows.protection.v1.sync
-
-# [cron-delete]
-openstack cron trigger delete dr-core-sync dr-rpo-check
-
-# [end]" ends
+# Sections start with "# [name]" and end at the next one; "# [end]" ends
 # the last.
 
 # [example-values]
