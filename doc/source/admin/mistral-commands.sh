@@ -41,11 +41,13 @@ openstack action definition list --filter name=has:geoflows -c Name
 WORKBOOKS=$("$MISTRAL_VENV/bin/python" -c 'import sys; print(sys.prefix)')/share/geoflows/workbooks
 openstack workbook create "$WORKBOOKS/geoflows.interconnect.v1.yaml"
 openstack workbook create "$WORKBOOKS/geoflows.protection.v1.yaml"
+openstack workbook create "$WORKBOOKS/geoflows.takeover.v1.yaml"
 
 # [workbook-update]
 WORKBOOKS=$("$MISTRAL_VENV/bin/python" -c 'import sys; print(sys.prefix)')/share/geoflows/workbooks
 openstack workbook update "$WORKBOOKS/geoflows.interconnect.v1.yaml"
 openstack workbook update "$WORKBOOKS/geoflows.protection.v1.yaml"
+openstack workbook update "$WORKBOOKS/geoflows.takeover.v1.yaml"
 
 # [run-inline]
 # The plan as YAML text in the input, from a JSON file (Python's standard
@@ -108,5 +110,19 @@ openstack workflow execution list --filter workflow_name=geoflows.protection.v1.
 
 # [cron-delete]
 openstack cron trigger delete dr-core-sync dr-rpo-check
+
+# [takeover-disaster]
+# Take group core over at its DR site: the execution waits for the decision
+# "declare disaster" (task declare_disaster: see decision-find), then
+# fences the primary, takes over from the newest checkpoint, verifies and
+# reports.
+openstack workflow execution create geoflows.takeover.v1.disaster \
+    "{\"plan_file\": \"$PLAN_FILE\", \"groups\": [\"core\"]}"
+
+# [takeover-report]
+# The report of a takeover job again (RPO and RTO per VNF), by its id (the
+# output job_id of the takeover's execution).
+openstack workflow execution create geoflows.takeover.v1.report \
+    "{\"job_id\": \"$JOB_ID\"}"
 
 # [end]
