@@ -59,7 +59,8 @@ class StartJob(base.GeoflowsAction):
     The action fails with the job's error if the job does not succeed.
 
     :param operation: interconnect.setup, interconnect.check,
-        interconnect.teardown, protect or sync.
+        interconnect.teardown, protect or sync (a takeover, which needs
+        its mode: geoflows.takeover.start).
     :param plan: the plan, as a mapping or YAML text.
     :param plan_file: or the path of a plan file on the executor hosts.
     :param names: the plan items to act on (default: all of them): the
