@@ -9,6 +9,8 @@ that came up run, and the workflow goes on to verify and report them);
 ``geoflows.takeover.report`` says what is missing and the next command.
 """
 
+import json
+
 from geoflows.actions import base
 from geoflows.actions import job as job_actions
 from geoflows.actions import protection
@@ -191,10 +193,11 @@ def next_step(job, not_fenced, plan_source=None):
     if not_fenced:
         steps.append(
             'the primary of %s could not be fenced: its VNFs may still run '
-            'there; once it answers, fence it ("geoflows protection fence '
-            '--plan %s %s"), or confirm it is down (add --confirm-fenced)'
-            % (', '.join(not_fenced), plan_source or 'PLAN',
-               ' '.join(not_fenced)))
+            'there; once it answers, fence it with the fence workflow '
+            '(groups %s) or "geoflows protection fence --plan %s %s", or '
+            'confirm it is down (confirm_fenced: true, or --confirm-fenced)'
+            % (', '.join(not_fenced), json.dumps(not_fenced),
+               plan_source or 'PLAN', ' '.join(not_fenced)))
     return ' '.join(steps) or None
 
 
@@ -289,3 +292,51 @@ class Report(base.GeoflowsAction):
                 'job %s is a %s job, not a takeover' % (job.id,
                                                         job.operation))
         return report_of(runner.store, job, self.plan_file)
+
+
+class Fence(base.GeoflowsAction):
+    """Fence the primary of groups taken over, or confirm it is fenced.
+
+    As ``geoflows protection fence``: without ``confirm_fenced``, a fence
+    job stops the groups' protected servers at the primary and takes their
+    ports down (now that it answers again); with it, the operator states
+    that they are down (nothing is called).  Returns ``job`` (the fence
+    job's id, or null), ``not_fenced`` (the groups still not fenced: a
+    result, not an action error) and per group its ``fence`` state and
+    ``detail``.  A group its primary serves (no takeover) is refused:
+    fencing it would stop its service.
+
+    :param groups: the protection groups to fence (at least one).
+    :param plan: the plan, as a mapping or YAML text.
+    :param plan_file: or the path of a plan file on the executor hosts.
+    :param confirm_fenced: the primary's VNFs are down, fenced by hand.
+    """
+
+    def __init__(self, groups, plan=None, plan_file=None,
+                 confirm_fenced=False):
+        super().__init__()
+        self.groups = groups
+        self.plan = plan
+        self.plan_file = plan_file
+        self.confirm_fenced = confirm_fenced
+
+    def execute(self, context):
+        names = protection.check_names(self.groups, '"groups"')
+        if not names:
+            raise exceptions.GeoflowsError(
+                '"groups" must name the groups to fence (fencing stops their '
+                'VNFs at the primary)')
+        protection.check_flag(self.confirm_fenced, '"confirm_fenced"')
+        check_plan_file(self.plan_file)
+        plan = base.load_plan(self.plan, self.plan_file, 'the "plan" input')
+        rows = takeover.fence(base.runner(), plan, names,
+                              confirm=self.confirm_fenced)
+        return secrets.mask_data({
+            'plan': plan.name,
+            'job': next((r['job'] for r in rows if r['job']), None),
+            'not_fenced': [r['group'] for r in rows
+                           if r['fence'] != groups_mod.FENCED],
+            'groups': {r['group']: {
+                'fence': r['fence'],
+                'detail': _short(r['detail']) if r['detail'] else None}
+                for r in rows}})

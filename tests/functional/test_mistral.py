@@ -46,7 +46,7 @@ ACTIONS = ('geoflows.plan.validate', 'geoflows.job.start',
            'geoflows.job.status', 'geoflows.job.resume', 'geoflows.job.revert',
            'geoflows.protection.status', 'geoflows.checkpoint.list',
            'geoflows.takeover.start', 'geoflows.takeover.verify',
-           'geoflows.takeover.report')
+           'geoflows.takeover.report', 'geoflows.takeover.fence')
 CLOUD_OF_SITE = {'east': 'site-a', 'west': 'site-b', 'east-cell1': 'site-a',
                  'east-cell2': 'site-a'}
 GETTERS = {'network': 'get_network', 'subnet': 'get_subnet',

@@ -230,7 +230,8 @@ class TestTakeoverWorkbook(base.TestCase):
 
     def test_its_workflows(self):
         self.assertEqual(
-            {'planned', 'disaster', 'verify', 'report', 'resume', 'revert'},
+            {'planned', 'disaster', 'verify', 'fence', 'report', 'resume',
+             'revert'},
             {w.get_name() for w in spec_of(TAKEOVER).get_workflows()})
 
     def path(self, name, start):
@@ -395,3 +396,23 @@ class TestTakeoverWorkbook(base.TestCase):
             'report)', evaluate(verify.get_tasks()['report_difference']
                                 .get_input()['error_data'],
                                 context)['message'])
+
+    def test_fence_fails_while_a_group_is_not_fenced(self):
+        fence = workflow(TAKEOVER, 'fence')
+        self.assertEqual(False, fence.get_input()['confirm_fenced'])
+        task = fence.get_tasks()['fence']
+        self.assertEqual('geoflows.takeover.fence', task.get_action_name())
+        [(target, condition, _p)] = task.get_on_success().get_next()
+        self.assertEqual('report_not_fenced', target)
+        found = {'plan': 'dr', 'job': 'j-2', 'not_fenced': ['core'],
+                 'groups': {'core': {'fence': 'not fenced',
+                                     'detail': 'no answer within 60s'},
+                            'edge': {'fence': 'fenced', 'detail': 'ok'}}}
+        self.assertTrue(evaluate(condition, {'report': found}))
+        self.assertFalse(evaluate(condition, {'report': dict(
+            found, not_fenced=[])}))
+        self.assertEqual(
+            'the primary of core (plan dr) is still not fenced: no answer '
+            'within 60s', evaluate(fence.get_tasks()['report_not_fenced']
+                                   .get_input()['error_data'],
+                                   {'report': found})['message'])

@@ -190,6 +190,59 @@ class TestDisaster(TakeoverActionTestCase):
                          report['groups']['core']['checkpoint'])
 
 
+class TestFence(TakeoverActionTestCase):
+
+    def fence(self, groups=('core',), **inputs):
+        inputs.setdefault('plan', self.data)
+        return takeover_actions.Fence(list(groups), **inputs).run(
+            actions_base_test.execution())
+
+    def test_fence_again_once_the_primary_answers(self):
+        paris = self.site('paris')
+        paris.fail('get_server', times=1000,
+                   error=ksa_exc.ConnectFailure('connection refused'))
+        self.assertEqual(jobs.SUCCESS, self.start()['state'])
+        still = self.fence()
+        self.assertEqual(['core'], still['not_fenced'])
+        self.assertIsNotNone(still['job'])
+        with paris.lock:
+            paris._faults.clear()
+        fenced = self.fence()
+        json.dumps(fenced)
+        self.assertEqual([], fenced['not_fenced'])
+        self.assertEqual(groups.FENCED, fenced['groups']['core']['fence'])
+        self.assertIn('stopped 6 servers',
+                      fenced['groups']['core']['detail'])
+        self.assertEqual('fence', self.runner.get(fenced['job']).operation)
+
+    def test_confirmed_by_the_operator_without_a_job(self):
+        self.site('paris').fail(
+            'get_server', times=1000,
+            error=ksa_exc.ConnectFailure('connection refused'))
+        self.start()
+        confirmed = self.fence(confirm_fenced=True)
+        self.assertEqual((None, []), (confirmed['job'],
+                                      confirmed['not_fenced']))
+        self.assertIn('confirmed fenced by the operator',
+                      confirmed['groups']['core']['detail'])
+
+    def test_refused(self):
+        # Served by its primary: fencing would stop the service.
+        self.assertActionError(self.fence(), 'group core is served by its '
+                               'primary paris')
+        for groups_input, fragment in (
+                ([], '"groups" must name the groups to fence'),
+                (['Core'], '"groups"[0] must be the name'),
+                (['edge'], "has no protection group 'edge'")):
+            self.assertActionError(self.fence(groups_input), fragment)
+        self.assertActionError(self.fence(confirm_fenced='yes'),
+                               '"confirm_fenced" must be true or false')
+        self.assertActionError(takeover_actions.Fence(None).run(None),
+                               '"groups" must name the groups')
+        self.assertEqual([], [j for j in self.runner.list()
+                              if j.operation == 'fence'])
+
+
 class TestPlanned(TakeoverActionTestCase):
 
     def test_nothing_is_lost(self):
@@ -299,6 +352,7 @@ class TestBadInputs(actions_base_test.ActionTestCase):
                                                  plan=plan_data(),
                                                  groups=['core']),
                        takeover_actions.Verify(plan_file='/p'),
+                       takeover_actions.Fence(['core'], plan_file='/p'),
                        takeover_actions.Report('j')):
             self.assertEqual(vars(action),
                              json.loads(json.dumps(vars(action))))
@@ -358,6 +412,14 @@ class TestFuzzedInputs(actions_base_test.ActionTestCase):
         self.assert_clear(takeover_actions.Verify(
             plan=plan, plan_file=plan_file, groups=groups,
             checkpoint=checkpoint).run(None))
+
+    @hypothesis.given(groups=VALUES, confirm=VALUES, plan=VALUES,
+                      plan_file=VALUES)
+    @budget(150)
+    def test_fence(self, groups, confirm, plan, plan_file):
+        self.assert_clear(takeover_actions.Fence(
+            groups, plan=plan, plan_file=plan_file,
+            confirm_fenced=confirm).run(None))
 
     @hypothesis.given(job_id=VALUES, plan_file=VALUES)
     @budget(150)
