@@ -1,12 +1,14 @@
-"""geoflows.takeover* actions: take protection groups over at their DR
-site, compare what runs there with the checkpoint, report a takeover.
+"""geoflows.takeover.* actions: take protection groups over at their DR
+site, compare what runs there with the checkpoint, report a takeover,
+fence a primary that did not answer.
 
-``geoflows.takeover`` runs the same job as ``geoflows takeover``: per group
-its fencing of the primary (disaster), its VNFs by priority, its chains,
-its verification and its report.  A takeover whose VNFs partly failed ends
-``PARTIAL``: that is the action's result, not an action error (the VNFs
-that came up run, and the workflow goes on to verify and report them);
-``geoflows.takeover.report`` says what is missing and the next command.
+``geoflows.takeover.start`` runs the same job as ``geoflows takeover``:
+per group its fencing of the primary (disaster), its VNFs by priority, its
+chains, its verification and its report.  A takeover whose VNFs partly
+failed ends ``PARTIAL``: that is the action's result, not an action error
+(the VNFs that came up run, and the workflow goes on to verify and report
+them); ``geoflows.takeover.report`` says what is missing and the next
+command.
 """
 
 import json
