@@ -59,7 +59,8 @@ class StartJob(base.GeoflowsAction):
     The action fails with the job's error if the job does not succeed.
 
     :param operation: interconnect.setup, interconnect.check,
-        interconnect.teardown, protect or sync.
+        interconnect.teardown, protect or sync (a takeover, which needs
+        its mode: geoflows.takeover.start).
     :param plan: the plan, as a mapping or YAML text.
     :param plan_file: or the path of a plan file on the executor hosts.
     :param names: the plan items to act on (default: all of them): the
@@ -99,6 +100,17 @@ class StartJob(base.GeoflowsAction):
                 '"names" must be a list of plan item names, not %r'
                 % (self.names,))
 
+    #: the states of a job found again that end the action as they are
+    ENDED = (jobs.SUCCESS,)
+
+    def params(self, runner, plan):
+        """The parameters of the operation's new job (none here)."""
+        return None
+
+    def finish(self, job):
+        """The action's result once the job ran."""
+        return finish(job, jobs.SUCCESS)
+
     def _find_or_create(self, runner, execution, plan):
         """The job of this task: found again on a retry, else created."""
         for n in range(MAX_JOBS_PER_TASK):
@@ -118,7 +130,8 @@ class StartJob(base.GeoflowsAction):
                 'new execution' % (execution.task_execution_id, n + 1))
         try:
             job_id = runner.create(self.operation, plan, self.names,
-                                   self.keep_on_failure, job_id=job_id)
+                                   self.keep_on_failure, job_id=job_id,
+                                   params=self.params(runner, plan))
         except sa_exc.IntegrityError:
             pass  # another attempt of this task created it at this moment
         return runner.get(job_id)
@@ -129,15 +142,15 @@ class StartJob(base.GeoflowsAction):
         runner = base.runner()
         execution = getattr(context, 'execution', None)
         job = self._find_or_create(runner, execution, plan)
-        if job.state == jobs.SUCCESS:
-            return mistral.report(job)  # a retry after it succeeded
+        if job.state in self.ENDED:
+            return mistral.report(job)  # a retry after it ended
         if self.submit:
             return self._post(runner, job, execution)
         if job.state == jobs.PENDING:
             job = runner.run(job.id)
         else:  # an earlier attempt's job: stale, kept FAILED or SUSPENDED
             job = runner.resume(job.id)
-        return finish(job, jobs.SUCCESS)
+        return self.finish(job)
 
     def _post(self, runner, job, execution):
         from geoflows import conf

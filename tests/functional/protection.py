@@ -39,9 +39,13 @@ class ProtectionTestCase(base.FunctionalTestCase):
         self.network(cloud_name)  # makes and keeps the connection
         return self._connections[cloud_name]
 
-    def deploy_sample(self):
+    def deploy_sample(self, servers=None):
+        """The sample at site-a (``servers``: only these of its servers).
+
+        Its removal is registered first: a deployment that fails half-way
+        (a quota reached) is removed too, servers before their networks.
+        """
         started = time.monotonic()
-        ids = sample.deploy(self.connection('site-a'), prefix=self.prefix)
         self.addCleanup(sample.remove, self.connection('site-a'),
                         self.prefix)
         # Before the sample: what geoflows made of it (a snapshot left by a
@@ -49,6 +53,8 @@ class ProtectionTestCase(base.FunctionalTestCase):
         # safety net of the test's names, which would take the sample's
         # router and networks while its servers still use them.
         self.addCleanup(self.remove_protection_leftovers, False)
+        ids = sample.deploy(self.connection('site-a'), prefix=self.prefix,
+                            servers=servers)
         self.deploy_seconds = time.monotonic() - started
         return ids
 

@@ -35,13 +35,18 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(
 WORKBOOK = os.path.join(REPO, 'workbooks', 'geoflows.interconnect.v1.yaml')
 WB = 'geoflows.interconnect.v1'
 PROTECTION_WB = 'geoflows.protection.v1'
+TAKEOVER_WB = 'geoflows.takeover.v1'
 #: the guide's sections that tests/functional/test_mistral_protection.py
 #: runs (they need the sample VNFs)
 PROTECTION_SECTIONS = ('protect', 'sync', 'status', 'cron-sync',
                        'cron-status', 'cron-follow', 'cron-delete')
+#: the guide's sections that tests/functional/test_mistral_takeover.py runs
+TAKEOVER_SECTIONS = ('takeover-disaster', 'takeover-report')
 ACTIONS = ('geoflows.plan.validate', 'geoflows.job.start',
            'geoflows.job.status', 'geoflows.job.resume', 'geoflows.job.revert',
-           'geoflows.protection.status', 'geoflows.checkpoint.list')
+           'geoflows.protection.status', 'geoflows.checkpoint.list',
+           'geoflows.takeover.start', 'geoflows.takeover.verify',
+           'geoflows.takeover.report', 'geoflows.takeover.fence')
 CLOUD_OF_SITE = {'east': 'site-a', 'west': 'site-b', 'east-cell1': 'site-a',
                  'east-cell2': 'site-a'}
 GETTERS = {'network': 'get_network', 'subnet': 'get_subnet',
@@ -421,6 +426,8 @@ class TestGuideCommands(GuideShell, MistralTestCase):
     }
     NOT_RUN.update((section, 'run by test_mistral_protection, with the '
                              'sample VNFs') for section in PROTECTION_SECTIONS)
+    NOT_RUN.update((section, 'run by test_mistral_takeover, with the sample '
+                             'VNFs') for section in TAKEOVER_SECTIONS)
 
     def setUp(self):
         super().setUp()
@@ -454,9 +461,11 @@ class TestGuideCommands(GuideShell, MistralTestCase):
         created = self.shell('workbook-create')
         self.assertIn(WB, created)
         self.assertIn(PROTECTION_WB, created)
+        self.assertIn(TAKEOVER_WB, created)
         updated = self.shell('workbook-update')
         self.assertIn(WB, updated)
         self.assertIn(PROTECTION_WB, updated)
+        self.assertIn(TAKEOVER_WB, updated)
 
         with open(self.plan_file, 'w') as f:
             f.write(self.plan_text(base.SEGMENTS))

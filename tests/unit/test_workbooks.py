@@ -191,3 +191,228 @@ class TestProtectionWorkbook(base.TestCase):
         files = setup['files']['data_files']
         self.assertIn('share/geoflows/workbooks = workbooks/*', files)
         self.assertIn(PROTECTION, WORKBOOKS)
+
+
+TAKEOVER = os.path.join(base.REPO, 'workbooks', 'geoflows.takeover.v1.yaml')
+
+
+def evaluate(expression, context):
+    from mistral import expressions
+    return expressions.evaluate_recursively(expression, context)
+
+
+def report(**changes):
+    """What geoflows.takeover.report returns, in short."""
+    data = {'job': 'j-1', 'plan': 'dr', 'state': 'SUCCESS',
+            'complete': True, 'not_ready': [], 'not_fenced': [],
+            'fence': {'core': {'state': 'fenced', 'detail': 'stopped'}},
+            'next': None}
+    data.update(changes)
+    return data
+
+
+def published_on_error(task):
+    from mistral.workflow import states
+    return task.get_publish(states.ERROR).get_branch()
+
+
+def evaluate_task(expression, result, context):
+    """``expression`` evaluated with ``task().result`` being ``result``.
+
+    (Mistral's task() reads its database; the expression's own logic is
+    what is tested here.)
+    """
+    return evaluate(expression.replace('task().result', '$.task_result'),
+                    dict(context, task_result=result))
+
+
+class TestTakeoverWorkbook(base.TestCase):
+
+    def test_its_workflows(self):
+        self.assertEqual(
+            {'planned', 'disaster', 'verify', 'fence', 'report', 'resume',
+             'revert'},
+            {w.get_name() for w in spec_of(TAKEOVER).get_workflows()})
+
+    def path(self, name, start):
+        """The task names from ``start`` along the first on-success."""
+        tasks = workflow(TAKEOVER, name).get_tasks()
+        found = [start]
+        while True:
+            on_success = tasks[found[-1]].get_on_success()
+            if not on_success:
+                return found
+            found.append(on_success.get_next()[0][0])
+
+    def test_disaster_declares_then_takes_over_verifies_reports(self):
+        self.assertEqual(['validate_plan', 'declare_disaster', 'take_over',
+                          'verify', 'report', 'report_incomplete'],
+                         self.path('disaster', 'validate_plan'))
+        tasks = workflow(TAKEOVER, 'disaster').get_tasks()
+        self.assertEqual('std.async_noop',
+                         tasks['declare_disaster'].get_action_name())
+        # The only way to the takeover is the decision's success.
+        for task in tasks:
+            name = task.get_name()
+            targets = [t for clause in (task.get_on_success(),
+                                        task.get_on_error(),
+                                        task.get_on_complete()) if clause
+                       for t, _c, _p in clause.get_next()]
+            if 'take_over' in targets:
+                self.assertEqual('declare_disaster', name)
+                self.assertEqual(['take_over'], [
+                    t for t, _c, _p in task.get_on_success().get_next()])
+        take_over = tasks['take_over']
+        self.assertEqual('geoflows.takeover.start',
+                         take_over.get_action_name())
+        inputs = take_over.get_input()
+        self.assertEqual(('disaster', True, '<% $.checkpoint %>'),
+                         (inputs['mode'], inputs['confirm_primary_lost'],
+                          inputs['checkpoint']))
+        self.assertIn('checkpoint', workflow(TAKEOVER, 'disaster').get_input())
+
+    def test_planned_needs_no_decision_unless_asked(self):
+        planned = workflow(TAKEOVER, 'planned')
+        self.assertEqual(False, planned.get_input()['require_approval'])
+        tasks = planned.get_tasks()
+        self.assertEqual(
+            [('await_approval', '<% $.require_approval %>'),
+             ('take_over', '<% not $.require_approval %>')],
+            [(t, c) for t, c, _p in
+             tasks['validate_plan'].get_on_success().get_next()])
+        inputs = tasks['take_over'].get_input()
+        self.assertEqual('planned', inputs['mode'])
+        self.assertNotIn('confirm_primary_lost', inputs)
+        self.assertNotIn('checkpoint', inputs)
+
+    def test_outputs_name_the_job_the_fence_and_the_next_command(self):
+        for name in ('planned', 'disaster'):
+            wf = workflow(TAKEOVER, name)
+            for key in ('report', 'job_id', 'verify', 'next'):
+                self.assertIn(key, wf.get_output(), name)
+                self.assertIn(key, wf.get_output_on_error(), name)
+        output = workflow(TAKEOVER, 'disaster').get_output()
+        context = {'report': report(not_fenced=['core'], next='fence it'),
+                   'job_id': 'j-1', 'verified': {'clean': True}}
+        self.assertEqual(['core'], evaluate(output['not_fenced'], context))
+        self.assertEqual('fence it', evaluate(output['next'], context))
+        self.assertEqual('fenced', evaluate(output['fence'],
+                                            context)['core']['state'])
+        # Before any job, the output on error says none.
+        self.assertEqual({'error': 'no', 'report': None, 'job_id': None,
+                          'verify': None, 'next': None}, evaluate(
+            workflow(TAKEOVER, 'disaster').get_output_on_error(),
+            {'error': 'no'}))
+
+    def test_an_incomplete_takeover_or_a_difference_fails(self):
+        for name in ('planned', 'disaster'):
+            tasks = workflow(TAKEOVER, name).get_tasks()
+            [(target, condition, _p)] = tasks[
+                'report'].get_on_success().get_next()
+            self.assertEqual('report_incomplete', target)
+            fail = tasks['report_incomplete']
+            self.assertEqual('std.fail', fail.get_action_name())
+            clean = {'clean': True, 'differences': 0}
+            self.assertFalse(evaluate(condition, {'report': report(),
+                                                  'verified': clean}))
+            partial = {'report': report(
+                state='PARTIAL', complete=False,
+                not_ready=['core/fw', 'core/lb'],
+                next='run the resume workflow with job_id j-1'),
+                'verified': {'clean': False, 'differences': 3},
+                'job_id': 'j-1'}
+            self.assertTrue(evaluate(condition, partial))
+            self.assertEqual({
+                'kind': 'TakeoverIncomplete', 'job': 'j-1',
+                'message': 'takeover job j-1 of plan dr ended PARTIAL; not '
+                           'ready: core/fw, core/lb; 3 difference(s) '
+                           'between the DR site and the checkpoint (output '
+                           'verify); next: run the resume workflow with '
+                           'job_id j-1'},
+                evaluate(fail.get_input()['error_data'], partial))
+            differs = {'report': report(), 'job_id': 'j-1',
+                       'verified': {'clean': False, 'differences': 1}}
+            self.assertTrue(evaluate(condition, differs))
+            self.assertEqual(
+                'takeover job j-1 of plan dr ended SUCCESS; 1 difference(s) '
+                'between the DR site and the checkpoint (output verify)',
+                evaluate(fail.get_input()['error_data'], differs)[
+                    'message'])
+
+    def test_a_refusal_says_why_and_that_nothing_changed(self):
+        for name, task, text in (
+                ('disaster', 'declare_disaster',
+                 'disaster takeover of plan dr not declared: the site '
+                 'answers again (nothing was changed)'),
+                ('planned', 'await_approval',
+                 'planned takeover of plan dr rejected: the site answers '
+                 'again (nothing was changed)')):
+            decision = workflow(TAKEOVER, name).get_tasks()[task]
+            self.assertEqual('std.async_noop', decision.get_action_name())
+            expression = published_on_error(decision)['error']
+            for result in ({'reason': 'the site answers again'},
+                           'the site answers again'):
+                self.assertEqual(text, evaluate_task(expression, result, {
+                    'plan_name': 'dr'}))
+
+    def test_a_failed_job_gives_its_id_and_what_to_do(self):
+        take_over = workflow(TAKEOVER, 'disaster').get_tasks()['take_over']
+        self.assertIn('isDict(task().result)',
+                      take_over.get_policies().get_retry().get_break_on())
+        published = published_on_error(take_over)
+        failed = {'message': 'geoflows job j-1 ... ended FAILED (resume '
+                             'it)', 'kind': 'JobFailed',
+                  'job': {'id': 'j-1', 'state': 'FAILED'}}
+        self.assertEqual((failed, 'j-1', failed['message']), tuple(
+            evaluate_task(published[key], failed, {})
+            for key in ('error', 'job_id', 'next')))
+        refused = {'message': 'group core already runs at site west',
+                   'kind': 'GeoflowsError'}
+        self.assertEqual((None, refused['message']), tuple(
+            evaluate_task(published[key], refused, {})
+            for key in ('job_id', 'next')))
+        # A lost executor (Mistral's text error): no job to name yet.
+        self.assertEqual((None, None), tuple(
+            evaluate_task(published[key], 'Heartbeat was not received', {})
+            for key in ('job_id', 'next')))
+
+    def test_verify_fails_on_a_difference_unless_told_not_to(self):
+        verify = workflow(TAKEOVER, 'verify')
+        self.assertEqual(True, verify.get_input()['fail_on_difference'])
+        compare = verify.get_tasks()['compare']
+        [(target, condition, _p)] = compare.get_on_success().get_next()
+        self.assertEqual('report_difference', target)
+        found = {'plan': 'dr', 'clean': False, 'differences': 203,
+                 'groups': {'core': {'differences': ['a'] * 200,
+                                     'more': 3},
+                            'edge': {'differences': [], 'more': 0}}}
+        context = {'report': found, 'fail_on_difference': True}
+        self.assertTrue(evaluate(condition, context))
+        self.assertFalse(evaluate(condition, dict(context,
+                                                  fail_on_difference=False)))
+        self.assertEqual(
+            'the sites serving the groups of plan dr differ from their '
+            'checkpoints: core (203) (every difference in the output '
+            'report)', evaluate(verify.get_tasks()['report_difference']
+                                .get_input()['error_data'],
+                                context)['message'])
+
+    def test_fence_fails_while_a_group_is_not_fenced(self):
+        fence = workflow(TAKEOVER, 'fence')
+        self.assertEqual(False, fence.get_input()['confirm_fenced'])
+        task = fence.get_tasks()['fence']
+        self.assertEqual('geoflows.takeover.fence', task.get_action_name())
+        [(target, condition, _p)] = task.get_on_success().get_next()
+        self.assertEqual('report_not_fenced', target)
+        found = {'plan': 'dr', 'job': 'j-2', 'not_fenced': ['core'],
+                 'groups': {'core': {'fence': 'not fenced',
+                                     'detail': 'no answer within 60s'},
+                            'edge': {'fence': 'fenced', 'detail': 'ok'}}}
+        self.assertTrue(evaluate(condition, {'report': found}))
+        self.assertFalse(evaluate(condition, {'report': dict(
+            found, not_fenced=[])}))
+        self.assertEqual(
+            'the primary of core (plan dr) is still not fenced: no answer '
+            'within 60s', evaluate(fence.get_tasks()['report_not_fenced']
+                                   .get_input()['error_data'],
+                                   {'report': found})['message'])

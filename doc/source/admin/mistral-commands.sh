@@ -5,39 +5,7 @@
 # (tests/functional/test_mistral.py, TestGuideCommands): a command that
 # does not exist, or does not do what the guide says, fails the tests.
 #
-# Sections start with "# [name]" and end at the next one; "# [protect]
-openstack workflow execution create geoflows.protection.v1.protect \
-    "{\"plan_file\": \"$PLAN_FILE\", \"groups\": [\"core\"]}"
-
-# [sync]
-openstack workflow execution create geoflows.protection.v1.sync \
-    "{\"plan_file\": \"$PLAN_FILE\", \"groups\": [\"core\"]}"
-
-# [status]
-openstack workflow execution create geoflows.protection.v1.status \
-    "{\"plan_file\": \"$PLAN_FILE\"}"
-
-# [cron-sync]
-# Sync the group on a schedule: Mistral's engine starts the workflow at
-# every time of the pattern (UTC), with this input.
-openstack cron trigger create --pattern "$SYNC_PATTERN" dr-core-sync \
-    geoflows.protection.v1.sync \
-    "{\"plan_file\": \"$PLAN_FILE\", \"groups\": [\"core\"]}"
-
-# [cron-status]
-# Check the RPO every minute: an execution in ERROR is a violated RPO.
-openstack cron trigger create --pattern '* * * * *' dr-rpo-check \
-    geoflows.protection.v1.status "{\"plan_file\": \"$PLAN_FILE\"}"
-
-# [cron-follow]
-openstack cron trigger list
-openstack cron trigger show dr-core-sync
-openstack workflow execution list --filter workflow_name=geoflows.protection.v1.sync
-
-# [cron-delete]
-openstack cron trigger delete dr-core-sync dr-rpo-check
-
-# [end]" ends
+# Sections start with "# [name]" and end at the next one; "# [end]" ends
 # the last.
 
 # [example-values]
@@ -73,11 +41,13 @@ openstack action definition list --filter name=has:geoflows -c Name
 WORKBOOKS=$("$MISTRAL_VENV/bin/python" -c 'import sys; print(sys.prefix)')/share/geoflows/workbooks
 openstack workbook create "$WORKBOOKS/geoflows.interconnect.v1.yaml"
 openstack workbook create "$WORKBOOKS/geoflows.protection.v1.yaml"
+openstack workbook create "$WORKBOOKS/geoflows.takeover.v1.yaml"
 
 # [workbook-update]
 WORKBOOKS=$("$MISTRAL_VENV/bin/python" -c 'import sys; print(sys.prefix)')/share/geoflows/workbooks
 openstack workbook update "$WORKBOOKS/geoflows.interconnect.v1.yaml"
 openstack workbook update "$WORKBOOKS/geoflows.protection.v1.yaml"
+openstack workbook update "$WORKBOOKS/geoflows.takeover.v1.yaml"
 
 # [run-inline]
 # The plan as YAML text in the input, from a JSON file (Python's standard
@@ -140,5 +110,19 @@ openstack workflow execution list --filter workflow_name=geoflows.protection.v1.
 
 # [cron-delete]
 openstack cron trigger delete dr-core-sync dr-rpo-check
+
+# [takeover-disaster]
+# Take group core over at its DR site: the execution waits for the decision
+# "declare disaster" (task declare_disaster: see decision-find), then
+# fences the primary, takes over from the newest checkpoint, verifies and
+# reports.
+openstack workflow execution create geoflows.takeover.v1.disaster \
+    "{\"plan_file\": \"$PLAN_FILE\", \"groups\": [\"core\"]}"
+
+# [takeover-report]
+# The report of a takeover job again (RPO and RTO per VNF), by its id (the
+# output job_id of the takeover's execution).
+openstack workflow execution create geoflows.takeover.v1.report \
+    "{\"job_id\": \"$JOB_ID\"}"
 
 # [end]
