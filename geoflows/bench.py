@@ -212,7 +212,11 @@ def worker(argv):
     import logging
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger('taskflow').setLevel(logging.CRITICAL)
-    if case['runner'] == 'resume':
+    if case['runner'].startswith('takeover-'):
+        from geoflows import bench_takeover
+        result = bench_takeover.worker(dict(case, runner=case['runner'][
+            len('takeover-'):]))
+    elif case['runner'] == 'resume':
         result = resume_geoflows(case['job_id'], case['latency'],
                                  case['cap'], case['url'], case['workdir'])
     else:

@@ -63,16 +63,26 @@ class Bench(common.Lister):
                             metavar='URL',
                             help='PostgreSQL server where a database is '
                                  'created per case (default: %(default)s)')
-        parser.add_argument('--baseline-max', type=int, default=1000,
+        parser.add_argument('--baseline-max', type=int, default=None,
                             metavar='N',
                             help='run the baseline for N up to this; it '
-                                 'grows with N squared (default: '
-                                 '%(default)s; 0: never)')
+                                 'grows with N squared (default: 1000, '
+                                 'with --takeover 100; 0: never)')
         parser.add_argument('--resume', type=int, default=0, metavar='N',
                             help='also kill (SIGKILL) a runner of N VNFs '
                                  'once 10%% of them finished, resume the '
                                  'job in a new process and time its first '
                                  'call')
+        takeover = parser.add_argument_group(
+            'takeover', 'geoflows bench --takeover: a disaster takeover of '
+            'N cold VNFs by the real takeover flows (SQLite store; --steps,'
+            ' --stores and --resume are then not used)')
+        takeover.add_argument('--takeover', action='store_true',
+                              help='measure the takeover flows')
+        takeover.add_argument('--priorities', type=int, default=5,
+                              metavar='P',
+                              help='priorities the VNFs are spread over '
+                                   '(default: %(default)s)')
         cli = parser.add_argument_group(
             'command line', 'geoflows --cli: time --version, --help, plan '
             'validate, job list and job show as whole processes (the '
@@ -94,7 +104,11 @@ class Bench(common.Lister):
     def take_action(self, parsed_args):
         if parsed_args.cli:
             return self.measure_cli(parsed_args)
+        if parsed_args.takeover:
+            return self.measure_takeover(parsed_args)
         args = parsed_args
+        if args.baseline_max is None:
+            args.baseline_max = 1000
         stores = _stores(args.stores)
         counts = _vnf_counts(args.vnfs)
         if args.steps < 1 or args.cap < 1 or args.latency < 0:
@@ -132,6 +146,38 @@ class Bench(common.Lister):
         return (('Runner', 'Store', 'VNFs', 'Steps', 'Makespan (s)',
                  'Lower bound (s)', 'Ratio', 'CPU/VNF (ms)', 'Writes',
                  'Commits', 'Peak (MiB)', 'State'), rows)
+
+    def measure_takeover(self, args):
+        from geoflows import bench_takeover
+
+        counts = _vnf_counts(args.vnfs)
+        if args.cap < 1 or args.latency < 0 or args.priorities < 1 or \
+                min(counts) < args.priorities:
+            raise bench.BenchError('--cap and --priorities must be at least '
+                                   '1, --latency at least 0, and every '
+                                   'number of VNFs at least --priorities')
+        baseline_max = 100 if args.baseline_max is None \
+            else args.baseline_max
+        rows = []
+        for n in counts:
+            runners = ['geoflows'] + (['baseline'] if n <= baseline_max
+                                      else [])
+            for runner in runners:
+                # The machine's speed and load, just before the case.
+                load, reference = os.getloadavg()[0], bench.reference_ms()
+                self.app.stderr.write(
+                    'takeover by %s, %d VNFs (reference %.0f ms, load '
+                    '%.2f)...\n' % (runner, n, reference, load))
+                result = bench_takeover.run_case(
+                    runner, n, args.priorities, args.latency, args.cap)
+                rows.append(_takeover_row(result, reference, load))
+        self.app.stderr.write(
+            'reference: sum(range(10**7)), best of 5, measured before each '
+            'case; %d CPU cores; Python %s\n' % (
+                os.cpu_count(), '.'.join(map(str, sys.version_info[:3]))))
+        return (('VNFs', 'Runner', 'Wall (s)', 'Lower bound (s)', 'Ratio',
+                 'Calls/VNF', 'CPU/VNF (ms)', 'CPU/call (ms)', 'Peak (MiB)',
+                 'Reference (ms)', 'Load', 'State'), rows)
 
     def measure_cli(self, args):
         if args.runs < 1:
@@ -178,3 +224,13 @@ def _row(result):
             round(result['ratio'], 3) if result['ratio'] else None,
             round(1000 * result['cpu_per_vnf'], 2), result['writes'],
             result['commits'], round(result['peak_mib']), result['state'])
+
+
+def _takeover_row(result, reference, load):
+    return (result['n'], result['runner'], round(result['makespan'], 2),
+            round(result['lower_bound'], 2),
+            round(result['ratio'], 3) if result['ratio'] else None,
+            round(result['k'], 2), round(1000 * result['cpu_per_vnf'], 2),
+            round(1000 * result['cpu_per_call'], 3),
+            round(result['peak_mib']), round(reference), round(load, 2),
+            result['state'])
