@@ -11,11 +11,17 @@ checkpoint says.
     differences = verify.compare(clouds, checkpoint)
 """
 
+from concurrent import futures
+
 from geoflows.checkpoints import capture
 from geoflows import clouds as clouds_mod
 from geoflows.flows import site_copy
 from geoflows.tasks import compute as compute_tasks
 from geoflows.tasks import image as image_tasks
+
+
+#: servers whose volume attachments are read at once
+ATTACHMENT_READERS = 32
 
 
 def _call(site, action, fn, *args, **kwargs):
@@ -46,6 +52,35 @@ class _Site(object):
             self.ports[(networks.get(port.network_id), port.name)] = port
         self.networks = {n: i for i, n in networks.items()}
         self.dr_names = dr_names
+        self._images = {}
+        self.attachments = {}
+
+    def image(self, image_id):
+        """Image ``image_id``, read once: the VNFs share a few images."""
+        if image_id not in self._images:
+            try:
+                self._images[image_id] = _call(
+                    self.site, 'read image %s' % image_id,
+                    self.glance.get_image, image_id)
+            except clouds_mod.NotFound:
+                self._images[image_id] = None
+        return self._images[image_id]
+
+    def read_attachments(self, names):
+        """The volumes attached to servers ``names``, read side by side.
+
+        One call per server: read one after the other, thousands of them
+        would add their latencies to the end of a takeover.
+        """
+        servers = [self.servers[name] for name in names
+                   if name in self.servers]
+
+        def read(server):
+            return server.name, _call(
+                self.site, 'list the volumes of server %s' % server.name,
+                list, self.compute.volume_attachments(server))
+        with futures.ThreadPoolExecutor(ATTACHMENT_READERS) as pool:
+            self.attachments.update(pool.map(read, servers))
 
 
 def compare(clouds, checkpoint, vnfs=None, site=None, standbys=False):
@@ -65,11 +100,14 @@ def compare(clouds, checkpoint, vnfs=None, site=None, standbys=False):
     here = _Site(clouds, site, marker, dr_names)
     found = []
     flavors = {f['name']: f for f in group_doc['flavors']}
-    for name, part in sorted(checkpoint.vnfs.items()):
-        if vnfs is not None and name not in vnfs:
-            continue
-        if standbys and part.get('standby') == 'cold':
-            continue
+    checked = [(name, part) for name, part in sorted(checkpoint.vnfs.items())
+               if (vnfs is None or name in vnfs) and
+               not (standbys and part.get('standby') == 'cold')]
+    here.read_attachments([
+        server['name'] for _name, part in checked
+        if not (standbys and part.get('standby') == 'warm')
+        for server in part['servers']])
+    for name, part in checked:
         volumes = not (standbys and part.get('standby') == 'warm')
         for server in part['servers']:
             found.extend('VNF %s: %s' % (name, text) for text in
@@ -115,11 +153,8 @@ def _server(here, doc, flavors, volumes=True):
                                               wanted['disk']))
     image_id = dict(server.image or {}).get('id') if server.image else None
     if doc['image'] and image_id:
-        try:
-            image = _call(here.site, 'read image %s' % image_id,
-                          here.glance.get_image, image_id)
-        except clouds_mod.NotFound:
-            image = None
+        image = here.image(image_id)
+        if image is None:
             found.append('server %s boots from image %s, which no longer '
                          'exists' % (doc['name'], image_id))
         source = image and (image_tasks._properties(here.glance, image).get(
@@ -132,9 +167,7 @@ def _server(here, doc, flavors, volumes=True):
                      _port(here, port))
     if not volumes:
         return found
-    attached = _call(here.site, 'list the volumes of server %s'
-                     % doc['name'], list,
-                     here.compute.volume_attachments(server))
+    attached = here.attachments[doc['name']]
     if len(attached) != len(doc['volumes']):
         found.append('server %s has %d volumes attached, the checkpoint '
                      '%d' % (doc['name'], len(attached),
