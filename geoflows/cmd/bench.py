@@ -123,10 +123,13 @@ class Bench(common.Lister):
                 for runner in runners:
                     self.app.stderr.write('running %s, %d VNFs, %s...\n'
                                           % (runner, n, store))
+                    load, reference = _machine()
                     result = bench.run_case(
                         runner, n, args.steps, args.latency, args.cap, store,
                         server=args.postgresql)
-                    rows.append(_row(result))
+                    rows.append(_row(result) + (round(reference),
+                                                round(load, 2),
+                                                result['state']))
         if args.resume:
             for store in stores:
                 self.app.stderr.write('killing and resuming %d VNFs, %s...\n'
@@ -141,11 +144,14 @@ class Bench(common.Lister):
                         result['n'], store, result['first_call_after_start'],
                         result['first_call_after_resume'], result['state'],
                         result['resume_makespan'], result['peak_mib']))
-        self.app.stderr.write('%d CPU cores; Python %s\n' % (
-            os.cpu_count(), '.'.join(map(str, sys.version_info[:3]))))
+        self.app.stderr.write(
+            'reference: sum(range(10**7)), best of 5, measured before each '
+            'case; %d CPU cores; Python %s\n' % (
+                os.cpu_count(), '.'.join(map(str, sys.version_info[:3]))))
         return (('Runner', 'Store', 'VNFs', 'Steps', 'Makespan (s)',
-                 'Lower bound (s)', 'Ratio', 'CPU/VNF (ms)', 'Writes',
-                 'Commits', 'Peak (MiB)', 'State'), rows)
+                 'Lower bound (s)', 'Ratio', 'CPU/VNF (ms)',
+                 'CPU/call (ms)', 'Writes', 'Commits', 'Peak (MiB)',
+                 'Reference (ms)', 'Load', 'State'), rows)
 
     def measure_takeover(self, args):
         from geoflows import bench_takeover
@@ -163,8 +169,7 @@ class Bench(common.Lister):
             runners = ['geoflows'] + (['baseline'] if n <= baseline_max
                                       else [])
             for runner in runners:
-                # The machine's speed and load, just before the case.
-                load, reference = os.getloadavg()[0], bench.reference_ms()
+                load, reference = _machine()
                 self.app.stderr.write(
                     'takeover by %s, %d VNFs (reference %.0f ms, load '
                     '%.2f)...\n' % (runner, n, reference, load))
@@ -222,8 +227,18 @@ def _row(result):
     return (result['runner'], result['store'], result['n'], result['k'],
             round(result['makespan'], 2), round(result['lower_bound'], 2),
             round(result['ratio'], 3) if result['ratio'] else None,
-            round(1000 * result['cpu_per_vnf'], 2), result['writes'],
-            result['commits'], round(result['peak_mib']), result['state'])
+            round(1000 * result['cpu_per_vnf'], 2),
+            round(1000 * result['cpu_per_vnf'] / result['k'], 3),
+            result['writes'], result['commits'], round(result['peak_mib']))
+
+
+def _machine():
+    """The load average and reference figure, just before a case.
+
+    Figures of two machines (or of one, busy or not) compare once divided
+    by the reference figure.
+    """
+    return os.getloadavg()[0], bench.reference_ms()
 
 
 def _takeover_row(result, reference, load):
