@@ -189,12 +189,56 @@ def _timed(world, latency, run):
             'servers': len(world.dr.compute.servers())}
 
 
-def run_geoflows(world, latency):
+def run_geoflows(world, latency, priorities):
     """The takeover job, through the runner."""
+    jobs = []
+
     def run():
-        return world.runner.start('takeover', world.plan,
-                                  params=DISASTER).state
-    return _timed(world, latency, run)
+        jobs.append(world.runner.start('takeover', world.plan,
+                                       params=DISASTER))
+        return jobs[0].state
+    result = _timed(world, latency, run)
+    result['order_kept'] = not priority_violations(
+        world.runner.steps(jobs[0].id)[1], len(world.plan.protection_groups[
+            0].vnfs), priorities)
+    return result
+
+
+def priority_violations(steps, n, priorities):
+    """VNFs that started a step before an earlier priority was ready.
+
+    ``steps``: the step records (Runner.steps) of a takeover of the N
+    VNFs of :func:`plan_document` in ``priorities``.  Returns
+    (VNF, the VNF of an earlier priority it did not wait for).
+    """
+    first_start, ready_at = {}, {}
+    for step in steps:
+        unit = step['unit']
+        if not unit.startswith(GROUP + '/') or not step['started_at']:
+            continue
+        vnf = unit.split('/', 1)[1]
+        if vnf not in first_start or step['started_at'] < first_start[vnf]:
+            first_start[vnf] = step['started_at']
+        if step['name'] == 'ready':
+            ready_at[vnf] = step['finished_at']
+    by_priority = collections.defaultdict(list)
+    for vnf in first_start:
+        by_priority[priority_of(int(vnf.split('-')[1]), n, priorities)] \
+            .append(vnf)
+    violations = []
+    latest_ready = None  # the last VNF of the earlier priorities ready
+    for priority in sorted(by_priority):
+        vnfs = by_priority[priority]
+        if latest_ready is not None:
+            violations.extend((vnf, latest_ready[1]) for vnf in vnfs
+                              if first_start[vnf] < latest_ready[0])
+        for vnf in vnfs:
+            when = ready_at.get(vnf)
+            if when is None:
+                violations.append((vnf, None))  # never ready
+            elif latest_ready is None or when > latest_ready[0]:
+                latest_ready = (when, vnf)
+    return violations
 
 
 def unit_generations(units):
@@ -284,7 +328,9 @@ def run_baseline(world, latency, url, cap):
         return engine.storage.get_flow_state()
 
     try:
-        return _timed(world, latency, run)
+        return dict(_timed(world, latency, run),
+                    # one graph: the generations run one after the other
+                    order_kept=None)
     finally:
         executor.shutdown(wait=False)
 
@@ -296,7 +342,8 @@ def worker(case):
     try:
         world.prepare()
         if case['runner'] == 'geoflows':
-            result = run_geoflows(world, case['latency'])
+            result = run_geoflows(world, case['latency'],
+                                  case['priorities'])
         else:
             result = run_baseline(world, case['latency'], case['url'],
                                   case['cap'])

@@ -182,7 +182,7 @@ class Bench(common.Lister):
                 os.cpu_count(), '.'.join(map(str, sys.version_info[:3]))))
         return (('VNFs', 'Runner', 'Wall (s)', 'Lower bound (s)', 'Ratio',
                  'Calls/VNF', 'CPU/VNF (ms)', 'CPU/call (ms)', 'Peak (MiB)',
-                 'Reference (ms)', 'Load', 'State'), rows)
+                 'Reference (ms)', 'Load', 'Order kept', 'State'), rows)
 
     def measure_cli(self, args):
         if args.runs < 1:
@@ -248,4 +248,5 @@ def _takeover_row(result, reference, load):
             round(result['k'], 2), round(1000 * result['cpu_per_vnf'], 2),
             round(1000 * result['cpu_per_call'], 3),
             round(result['peak_mib']), round(reference), round(load, 2),
+            {True: 'yes', False: 'NO', None: '-'}[result['order_kept']],
             result['state'])
