@@ -181,8 +181,9 @@ class Bench(common.Lister):
             'case; %d CPU cores; Python %s\n' % (
                 os.cpu_count(), '.'.join(map(str, sys.version_info[:3]))))
         return (('VNFs', 'Runner', 'Wall (s)', 'Lower bound (s)', 'Ratio',
-                 'Calls/VNF', 'CPU/VNF (ms)', 'CPU/call (ms)', 'Peak (MiB)',
-                 'Reference (ms)', 'Load', 'Order kept', 'State'), rows)
+                 'Calls/VNF', 'CPU/VNF (ms)', 'CPU/call (ms)',
+                 'Cloud CPU/call (ms)', 'Peak (MiB)', 'Reference (ms)',
+                 'Load', 'Order kept', 'State'), rows)
 
     def measure_cli(self, args):
         if args.runs < 1:
@@ -247,6 +248,7 @@ def _takeover_row(result, reference, load):
             round(result['ratio'], 3) if result['ratio'] else None,
             round(result['k'], 2), round(1000 * result['cpu_per_vnf'], 2),
             round(1000 * result['cpu_per_call'], 3),
+            round(1000 * result['cloud_cpu_per_call'], 3),
             round(result['peak_mib']), round(reference), round(load, 2),
             {True: 'yes', False: 'NO', None: '-'}[result['order_kept']],
             result['state'])

@@ -230,6 +230,7 @@ class TestTakeoverCases(base.TestCase):
             [2, 2, 2], result['k'], 0.002, 4), result['lower_bound'])
         self.assertEqual(result['cpu'] / result['calls'],
                          result['cpu_per_call'])
+        self.assertGreater(result['cloud_cpu'], 0)  # left out of 'cpu'
 
     def test_baseline_makes_the_same_vnfs(self):
         result = bench_takeover.run_case('baseline', 4, 2, 0.0, 4)
@@ -251,14 +252,15 @@ class TestTakeoverCommand(test_plan.PlanCommandTestCase):
         self.assertEqual(
             ['"VNFs"', '"Runner"', '"Wall (s)"', '"Lower bound (s)"',
              '"Ratio"', '"Calls/VNF"', '"CPU/VNF (ms)"', '"CPU/call (ms)"',
-             '"Peak (MiB)"', '"Reference (ms)"', '"Load"', '"Order kept"',
+             '"Cloud CPU/call (ms)"', '"Peak (MiB)"', '"Reference (ms)"',
+             '"Load"', '"Order kept"',
              '"State"'], lines[0].split(','))
         rows = [line.split(',') for line in lines[1:]]
         self.assertEqual([('4', '"geoflows"'), ('4', '"baseline"')],
                          [tuple(row[:2]) for row in rows])
         self.assertEqual(['"yes"', '"-"'], [row[-2] for row in rows])
         self.assertEqual({'"SUCCESS"'}, {row[-1] for row in rows})
-        self.assertGreater(float(rows[0][9]), 0)  # the reference, in ms
+        self.assertGreater(float(rows[0][10]), 0)  # the reference, in ms
         self.assertIn('sum(range(10**7))', self.stderr.getvalue())
 
     def test_fewer_vnfs_than_priorities_is_refused(self):
