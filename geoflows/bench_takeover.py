@@ -311,6 +311,8 @@ def run_baseline(world, latency, url, cap):
     world.runner.create_job('takeover', {
         'name': plan.name, 'digest': plan.digest, 'source': plan.source,
         'document': plan.document}, units, job_id=job_id, params=DISASTER)
+    # Taskflow's stock persistence, in a database of its own beside the
+    # state store.
     backend = backends.fetch({'connection': url.replace(
         'geoflows.sqlite', 'baseline.sqlite')})
     with contextlib.closing(backend.get_connection()) as conn:

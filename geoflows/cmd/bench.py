@@ -38,6 +38,13 @@ class Bench(common.Lister):
     geoflows' runner and for the naive baseline (one Taskflow graph of the
     whole plan, stock persistence).
 
+    With --takeover, measure a disaster takeover of N cold VNFs in
+    --priorities groups by the real takeover units and flows instead:
+    k is counted from the calls the DR site served, the bound summed over
+    the priorities; the table adds the CPU per call, the fake cloud's own
+    CPU (left out of the runner's), the machine's reference figure and
+    load before each case, and whether the priorities were kept.
+
     With --cli, measure the command line instead: how long geoflows
     commands take as whole processes, against a fresh state store holding
     a few jobs.
