@@ -20,7 +20,7 @@ from geoflows.tasks import compute as compute_tasks
 from geoflows.tasks import image as image_tasks
 
 
-#: servers whose volume attachments are read at once
+#: servers whose volume attachments are read at once (at most)
 ATTACHMENT_READERS = 32
 
 
@@ -32,7 +32,8 @@ def _call(site, action, fn, *args, **kwargs):
 class _Site(object):
     """What is at the site, read once."""
 
-    def __init__(self, clouds, site, marker, dr_names):
+    def __init__(self, clouds, site, marker, dr_names,
+                 readers=ATTACHMENT_READERS):
         self.site = site
         self.compute = clouds.compute(site)
         self.net = clouds.network(site)
@@ -54,6 +55,7 @@ class _Site(object):
         self.dr_names = dr_names
         self._images = {}
         self.attachments = {}
+        self.readers = readers
 
     def image(self, image_id):
         """Image ``image_id``, read once: the VNFs share a few images."""
@@ -79,25 +81,27 @@ class _Site(object):
             return server.name, _call(
                 self.site, 'list the volumes of server %s' % server.name,
                 list, self.compute.volume_attachments(server))
-        with futures.ThreadPoolExecutor(ATTACHMENT_READERS) as pool:
+        with futures.ThreadPoolExecutor(self.readers) as pool:
             self.attachments.update(pool.map(read, servers))
 
 
-def compare(clouds, checkpoint, vnfs=None, site=None, standbys=False):
+def compare(clouds, checkpoint, vnfs=None, site=None, standbys=False,
+            readers=ATTACHMENT_READERS):
     """The differences between a site and ``checkpoint``, as sentences.
 
     ``site``: default, the checkpoint's target; ``vnfs``: only these VNFs;
     ``standbys``: before a takeover, only what the DR site runs then: the
     standbys of hot and warm VNFs (not the volumes a warm standby is given
     by the takeover), the networks and security groups; no cold VNF and no
-    chain (the takeover makes them).
+    chain (the takeover makes them).  ``readers``: how many compute calls
+    it makes at once (callers keep it within a cap on them).
     """
     doc = checkpoint.document
     group_doc = doc['group_doc']
     site = site or doc['target']
     marker = site_copy.marker(doc['plan'], doc['group'])
     dr_names = {n['name']: n['dr_name'] for n in group_doc['networks']}
-    here = _Site(clouds, site, marker, dr_names)
+    here = _Site(clouds, site, marker, dr_names, readers)
     found = []
     flavors = {f['name']: f for f in group_doc['flavors']}
     checked = [(name, part) for name, part in sorted(checkpoint.vnfs.items())
