@@ -11,11 +11,17 @@ checkpoint says.
     differences = verify.compare(clouds, checkpoint)
 """
 
+from concurrent import futures
+
 from geoflows.checkpoints import capture
 from geoflows import clouds as clouds_mod
 from geoflows.flows import site_copy
 from geoflows.tasks import compute as compute_tasks
 from geoflows.tasks import image as image_tasks
+
+
+#: servers whose volume attachments are read at once (at most)
+ATTACHMENT_READERS = 32
 
 
 def _call(site, action, fn, *args, **kwargs):
@@ -26,7 +32,8 @@ def _call(site, action, fn, *args, **kwargs):
 class _Site(object):
     """What is at the site, read once."""
 
-    def __init__(self, clouds, site, marker, dr_names):
+    def __init__(self, clouds, site, marker, dr_names,
+                 readers=ATTACHMENT_READERS):
         self.site = site
         self.compute = clouds.compute(site)
         self.net = clouds.network(site)
@@ -46,30 +53,65 @@ class _Site(object):
             self.ports[(networks.get(port.network_id), port.name)] = port
         self.networks = {n: i for i, n in networks.items()}
         self.dr_names = dr_names
+        self._images = {}
+        self.attachments = {}
+        self.readers = readers
+
+    def image(self, image_id):
+        """Image ``image_id``, read once: the VNFs share a few images."""
+        if image_id not in self._images:
+            try:
+                self._images[image_id] = _call(
+                    self.site, 'read image %s' % image_id,
+                    self.glance.get_image, image_id)
+            except clouds_mod.NotFound:
+                self._images[image_id] = None
+        return self._images[image_id]
+
+    def read_attachments(self, names):
+        """The volumes attached to servers ``names``, read side by side.
+
+        One call per server: read one after the other, thousands of them
+        would add their latencies to the end of a takeover.
+        """
+        servers = [self.servers[name] for name in names
+                   if name in self.servers]
+
+        def read(server):
+            return server.name, _call(
+                self.site, 'list the volumes of server %s' % server.name,
+                list, self.compute.volume_attachments(server))
+        with futures.ThreadPoolExecutor(self.readers) as pool:
+            self.attachments.update(pool.map(read, servers))
 
 
-def compare(clouds, checkpoint, vnfs=None, site=None, standbys=False):
+def compare(clouds, checkpoint, vnfs=None, site=None, standbys=False,
+            readers=ATTACHMENT_READERS):
     """The differences between a site and ``checkpoint``, as sentences.
 
     ``site``: default, the checkpoint's target; ``vnfs``: only these VNFs;
     ``standbys``: before a takeover, only what the DR site runs then: the
     standbys of hot and warm VNFs (not the volumes a warm standby is given
     by the takeover), the networks and security groups; no cold VNF and no
-    chain (the takeover makes them).
+    chain (the takeover makes them).  ``readers``: how many compute calls
+    it makes at once (callers keep it within a cap on them).
     """
     doc = checkpoint.document
     group_doc = doc['group_doc']
     site = site or doc['target']
     marker = site_copy.marker(doc['plan'], doc['group'])
     dr_names = {n['name']: n['dr_name'] for n in group_doc['networks']}
-    here = _Site(clouds, site, marker, dr_names)
+    here = _Site(clouds, site, marker, dr_names, readers)
     found = []
     flavors = {f['name']: f for f in group_doc['flavors']}
-    for name, part in sorted(checkpoint.vnfs.items()):
-        if vnfs is not None and name not in vnfs:
-            continue
-        if standbys and part.get('standby') == 'cold':
-            continue
+    checked = [(name, part) for name, part in sorted(checkpoint.vnfs.items())
+               if (vnfs is None or name in vnfs) and
+               not (standbys and part.get('standby') == 'cold')]
+    here.read_attachments([
+        server['name'] for _name, part in checked
+        if not (standbys and part.get('standby') == 'warm')
+        for server in part['servers']])
+    for name, part in checked:
         volumes = not (standbys and part.get('standby') == 'warm')
         for server in part['servers']:
             found.extend('VNF %s: %s' % (name, text) for text in
@@ -115,11 +157,8 @@ def _server(here, doc, flavors, volumes=True):
                                               wanted['disk']))
     image_id = dict(server.image or {}).get('id') if server.image else None
     if doc['image'] and image_id:
-        try:
-            image = _call(here.site, 'read image %s' % image_id,
-                          here.glance.get_image, image_id)
-        except clouds_mod.NotFound:
-            image = None
+        image = here.image(image_id)
+        if image is None:
             found.append('server %s boots from image %s, which no longer '
                          'exists' % (doc['name'], image_id))
         source = image and (image_tasks._properties(here.glance, image).get(
@@ -132,9 +171,7 @@ def _server(here, doc, flavors, volumes=True):
                      _port(here, port))
     if not volumes:
         return found
-    attached = _call(here.site, 'list the volumes of server %s'
-                     % doc['name'], list,
-                     here.compute.volume_attachments(server))
+    attached = here.attachments[doc['name']]
     if len(attached) != len(doc['volumes']):
         found.append('server %s has %d volumes attached, the checkpoint '
                      '%d' % (doc['name'], len(attached),

@@ -92,26 +92,31 @@ def vnf(spec, options):
             boot[server['name']] = item.key + '.volume'
     layout = site_copy.VnfLayout(spec, standby=True, boot_volumes=boot,
                                  hot=False)
-    graph = graph_flow.Flow('takeover-vnf')
+    # Added to the graph at once: each add() copies the graph and checks
+    # it for cycles, which costs more than the VNF's calls.
+    steps = []
+
+    def add(*atoms):
+        steps.extend(atoms)
     for resource in layout.lookups:
         if standby == 'cold':
-            graph.add(base.Require(resource))
+            add(base.Require(resource))
         else:
             # A running standby needs none of them; one that is gone is
             # made again, and then says what it lacks.
-            graph.add(base.Probe(resource, provides=resource.key))
+            add(base.Probe(resource, provides=resource.key))
     for method, item, server, volume in data:
-        graph.add(replication_steps.LookupCopy(
+        add(replication_steps.LookupCopy(
             item, method, spec['vnf']['name'], spec.get('checkpoint')))
-        graph.add(*method.restore(item, _volume_name(server, volume)))
+        add(*method.restore(item, _volume_name(server, volume)))
         if volume['bootable']:
-            graph.add(volume_tasks.SetBootable(
+            add(volume_tasks.SetBootable(
                 item.key + '.bootable', spec['target'],
                 item.key + '.volume', after=[item.key + '.volume.ready']))
     for resource in layout.resources:
-        graph.add(base.Probe(resource), base.Ensure(resource))
+        add(base.Probe(resource), base.Ensure(resource))
     for server in layout.servers:
-        graph.add(_paced(server.key, options, compute.WaitServer(server)))
+        add(_paced(server.key, options, compute.WaitServer(server)))
     servers = {s.name: s for s in layout.servers}
     for method, item, server, volume in data:
         if server['name'] in boot and \
@@ -125,7 +130,8 @@ def vnf(spec, options):
                      'volume': item.key + '.volume'},
             after=['%s.ready' % servers[server['name']].key,
                    item.key + '.volume.ready'])
-        graph.add(base.Probe(attachment), base.Ensure(attachment))
+        add(base.Probe(attachment), base.Ensure(attachment))
+    graph = graph_flow.Flow('takeover-vnf').add(*steps)
     flow = linear_flow.Flow('takeover').add(graph)
     spec = dict(spec, hook_options=options.get('hook_options', {}))
     if standby == 'hot' and hooks_mod.has_hooks(spec['hooks'],

@@ -144,17 +144,11 @@ class Resource(object, metaclass=abc.ABCMeta):
 _ARG_MAPPINGS = {}
 
 
-class GeoflowsTask(task.Task):
-    """A step on one site."""
-
-    def __init__(self, name, site, **kwargs):
-        super().__init__(name=name, **kwargs)
-        self.site = site
-        self._context = None
+class _ArgMappingOnce(object):
+    """Taskflow's mapping of an atom's arguments, once per shape."""
 
     def _build_arg_mapping(self, executor, requires=None, rebind=None,
                            auto_extract=True, ignore_list=None):
-        """Taskflow's mapping of arguments, computed once per shape."""
         key = (getattr(executor, '__func__', executor), repr(requires),
                repr(rebind), auto_extract, tuple(ignore_list or ()),
                tuple(sorted(self.inject or ())))
@@ -167,6 +161,15 @@ class GeoflowsTask(task.Task):
         rebind, required, optional = mapping
         # The sets are immutable; a task may change its own rebind mapping.
         return rebind.copy(), required, optional
+
+
+class GeoflowsTask(_ArgMappingOnce, task.Task):
+    """A step on one site."""
+
+    def __init__(self, name, site, **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.site = site
+        self._context = None
 
     def bind(self, ctx):
         """Run with ``ctx`` (what the runner provides) from now on."""
@@ -380,7 +383,7 @@ class WaitActive(ResourceTask):
                                   % (self.resource.label, status))
 
 
-class PacedRetry(retry.Times):
+class PacedRetry(_ArgMappingOnce, retry.Times):
     """Retry the steps of its subflow while they are NotReady.
 
     It pauses ``interval`` seconds between attempts.  When the attempts run

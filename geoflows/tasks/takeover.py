@@ -298,9 +298,13 @@ class Verify(base.GeoflowsTask):
         cid = self.spec.get('checkpoint') or checkpoints.checkpoint_id(
             job_id)
         checkpoint = checkpoints.get(self.ctx.store, cid)
+        # Within the operator's cap on compute calls, if there is one.
+        cap = (getattr(self.ctx, 'call_caps', None) or {}).get('compute')
         try:
             found = verify.compare(self.ctx.clouds, checkpoint,
-                                   self.spec['vnfs'])
+                                   self.spec['vnfs'], readers=min(
+                                       cap or verify.ATTACHMENT_READERS,
+                                       verify.ATTACHMENT_READERS))
         except exceptions.GeoflowsError as e:
             return {'clean': False, 'differences': [],
                     'error': str(e)}

@@ -5,6 +5,7 @@ import os
 import fixtures
 
 from geoflows import bench
+from geoflows import bench_takeover
 from tests.unit import base
 from tests.unit.cmd import test_plan
 
@@ -171,3 +172,99 @@ class TestCliBench(test_plan.PlanCommandTestCase):
     def test_at_least_one_run(self):
         self.assertEqual(1, self.geoflows('bench', '--cli', '--runs', '0'))
         self.assertIn('--runs must be at least 1', self.stderr.getvalue())
+
+
+class TestTakeoverBound(base.TestCase):
+
+    def test_priorities_are_spread_in_nearly_equal_slices(self):
+        self.assertEqual([2, 2, 2, 2, 2], bench_takeover.group_sizes(10, 5))
+        self.assertEqual([3, 2, 2], bench_takeover.group_sizes(7, 3))
+
+    def test_bound_sums_over_the_priorities(self):
+        # 1000 VNFs of 15 calls of 0.1 s, 64 at once, in 5 priorities of
+        # 200: each takes 200 * 15 * 0.1 / 64 s.
+        self.assertAlmostEqual(
+            5 * 4.6875, bench_takeover.lower_bound([200] * 5, 15, 0.1, 64))
+
+    def test_a_small_priority_is_bound_by_its_chain(self):
+        # 2 VNFs of 15 calls: 1.5 s however many calls the site serves.
+        self.assertAlmostEqual(
+            1.5 + 200 * 15 * 0.1 / 64,
+            bench_takeover.lower_bound([2, 200], 15, 0.1, 64))
+
+
+def _step(unit, name, start, end):
+    return {'unit': 'bench/' + unit, 'name': name, 'started_at': start,
+            'finished_at': end}
+
+
+class TestPriorityViolations(base.TestCase):
+
+    def test_a_vnf_that_starts_before_the_previous_priority_is_named(self):
+        steps = [_step('vnf-00000', 'port', 0, 1),
+                 _step('vnf-00000', 'ready', 1, 5),
+                 _step('vnf-00001', 'port', 4, 6),  # priority 2, before 5
+                 _step('vnf-00001', 'ready', 6, 7)]
+        self.assertEqual([('vnf-00001', 'vnf-00000')],
+                         bench_takeover.priority_violations(steps, 2, 2))
+
+    def test_a_vnf_that_waited_is_not(self):
+        steps = [_step('vnf-00000', 'ready', 1, 5),
+                 _step('vnf-00001', 'port', 5, 6),
+                 _step('vnf-00001', 'ready', 6, 7)]
+        self.assertEqual([], bench_takeover.priority_violations(steps, 2, 2))
+
+
+class TestTakeoverCases(base.TestCase):
+
+    def test_geoflows_takes_every_vnf_over_in_priority_order(self):
+        result = bench_takeover.run_case('geoflows', 6, 3, 0.002, 4)
+
+        self.assertEqual('SUCCESS', result['state'])
+        self.assertEqual(6, result['servers'])
+        self.assertTrue(result['order_kept'])
+        # k is counted: more than the few calls of a VNF's server and port.
+        self.assertGreater(result['k'], 4)
+        self.assertEqual(result['calls'] / 6.0, result['k'])
+        self.assertAlmostEqual(bench_takeover.lower_bound(
+            [2, 2, 2], result['k'], 0.002, 4), result['lower_bound'])
+        self.assertEqual(result['cpu'] / result['calls'],
+                         result['cpu_per_call'])
+        self.assertGreater(result['cloud_cpu'], 0)  # left out of 'cpu'
+
+    def test_baseline_makes_the_same_vnfs(self):
+        result = bench_takeover.run_case('baseline', 4, 2, 0.0, 4)
+
+        self.assertEqual('SUCCESS', result['state'])
+        self.assertEqual(4, result['servers'])
+        self.assertGreater(result['k'], 4)
+
+
+class TestTakeoverCommand(test_plan.PlanCommandTestCase):
+
+    def test_prints_a_row_per_runner_with_the_reference(self):
+        code = self.geoflows('bench', '--takeover', '--vnfs', '4',
+                             '--priorities', '2', '--latency', '0',
+                             '--cap', '4', '-f', 'csv')
+
+        self.assertEqual(0, code, self.stderr.getvalue())
+        lines = self.output_lines()
+        self.assertEqual(
+            ['"VNFs"', '"Runner"', '"Wall (s)"', '"Lower bound (s)"',
+             '"Ratio"', '"Calls/VNF"', '"CPU/VNF (ms)"', '"CPU/call (ms)"',
+             '"Cloud CPU/call (ms)"', '"Peak (MiB)"', '"Reference (ms)"',
+             '"Load"', '"Order kept"',
+             '"State"'], lines[0].split(','))
+        rows = [line.split(',') for line in lines[1:]]
+        self.assertEqual([('4', '"geoflows"'), ('4', '"baseline"')],
+                         [tuple(row[:2]) for row in rows])
+        self.assertEqual(['"yes"', '"-"'], [row[-2] for row in rows])
+        self.assertEqual({'"SUCCESS"'}, {row[-1] for row in rows})
+        self.assertGreater(float(rows[0][10]), 0)  # the reference, in ms
+        self.assertIn('sum(range(10**7))', self.stderr.getvalue())
+
+    def test_fewer_vnfs_than_priorities_is_refused(self):
+        self.assertEqual(1, self.geoflows('bench', '--takeover', '--vnfs',
+                                          '3', '--priorities', '5'))
+        self.assertIn('at least --priorities', self.stderr.getvalue())
+        self.assertNoTraceback()

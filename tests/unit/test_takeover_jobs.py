@@ -3,6 +3,7 @@
 
 import os
 
+import fixtures
 from keystoneauth1 import exceptions as ksa_exc
 from taskflow import states
 import yaml
@@ -11,6 +12,7 @@ from geoflows import checkpoints
 from geoflows.checkpoints import groups
 from geoflows import exceptions
 from geoflows import jobs
+from geoflows import runner as runner_mod
 from geoflows.testing import sample
 from geoflows import verify
 from tests.unit import base
@@ -100,6 +102,20 @@ class TestDisaster(TakeoverTestCase):
             first = min(s['started_at'] for (unit, _n), s in steps.items()
                         if unit == 'core/%s' % vnf and s['started_at'])
             self.assertLess(hss_ready, first, vnf)
+
+    def test_verification_reads_within_the_compute_call_cap(self):
+        capped = runner_mod.Runner(self.store, self.clouds, self.resolver,
+                                   base.OPTIONS, call_caps={'compute': 2})
+        self.addCleanup(capped.close)
+        compare = self.useFixture(fixtures.MockPatchObject(
+            verify, 'compare', side_effect=verify.compare)).mock
+
+        job = self.takeover(runner=capped)
+
+        self.assertEqual(jobs.SUCCESS, job.state, job.error)
+        self.assertEqual(2, compare.call_args.kwargs['readers'])
+        self.assertEqual({'clean': True, 'differences': []},
+                         self.report(job)['verify'])
 
     def test_without_confirmation_nothing_starts(self):
         e = self.assertRaises(exceptions.GeoflowsError, self.takeover,
