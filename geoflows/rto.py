@@ -11,9 +11,10 @@ service of the DR site bounded by its cap ([runner] service_call_caps),
 then the chains rebuilt; a disaster takeover fences the primary first
 (``fence``: what the last takeover's fencing took, else a default; a
 primary that does not answer costs up to [protection] fence_timeout, which
-the prediction names but does not assume).  Each kind of step lasts what it took at the DR
-site in the group's last takeover or drill (measured), else what the
-group's last sync suggests, else a default; the prediction says which.
+the prediction names but does not assume).  Each kind of step lasts what
+it took at the DR site in the group's last takeover or drill (measured),
+else what the group's last sync suggests, else a default; the prediction
+says which.
 
     prediction = rto.predict(plan, group, checkpoint, rto.durations(store,
                              plan.name, group.name), caps)
@@ -179,8 +180,8 @@ def _vnf_seconds(phases, boots_from_volume):
     from a restored volume; attachments wait for both.
     """
     data = phases.get('restore', 0.0)
-    servers = sum(phases.get(kind, 0.0) for kind in ('port', 'boot',
-                                                      'active'))
+    servers = sum(phases.get(kind, 0.0)
+                  for kind in ('port', 'boot', 'active'))
     middle = data + servers if boots_from_volume else max(data, servers)
     return middle + sum(phases.get(kind, 0.0) for kind in (
         'lookup', 'attach', 'promote', 'hook'))

@@ -200,7 +200,6 @@ class TestDisaster(TakeoverTestCase):
         self.assertTrue(all('which no longer exists' in d and 'fw' not in d
                             for d in differences), differences)
 
-
     def test_a_volume_restored_but_not_yet_marked_is_not_left(self):
         # A restore takes no metadata: the volume is marked once it exists.
         # Failing in between, the VNF is undone and its volume with it.
@@ -241,7 +240,6 @@ class TestPlanned(TakeoverTestCase):
         self.assertTrue(all(s.status == 'ACTIVE' for s in
                             self.site('paris').compute.servers()))
         self.assertFalse(groups.get(self.store, 'test', 'core').taken_over)
-
 
     def test_a_server_stopped_by_a_killed_attempt_is_started_by_revert(self):
         # Killed right after it stopped a primary server and before it
