@@ -3,7 +3,7 @@
 # two real OpenStack regions started by geoflows-minicloud and the machine's
 # PostgreSQL, RabbitMQ and Redis; then build the docs.
 #
-#   ./tools/run-tests.sh                  everything (about 25 minutes)
+#   ./tools/run-tests.sh                  everything (about 40 minutes on 2 cores)
 #   ./tools/run-tests.sh -e py3           only the unit tests (tox args)
 #
 # Needs Python 3.10+ with venv, gcc and the Python headers, PostgreSQL on
