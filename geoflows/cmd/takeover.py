@@ -202,19 +202,15 @@ class Takeover(common.PlanJobCommand):
                     'its final copies first (not predicted)')
         else:
             from geoflows import conf
+            from geoflows import rto
             note = ('fencing the primary counted as in the last takeover '
                     '(or %gs): a primary that does not answer costs up to '
                     '%ds more ([protection] fence_timeout)' % (
-                        rto_default('fence'),
+                        rto.DEFAULTS['fence'],
                         conf.CONF.protection.fence_timeout))
         return (('mode', 'vnfs', 'groups', 'verdict', 'note'),
                 (mode or 'disaster', PredictionColumn(rows),
                  GroupsColumn(groups), verdict, note))
-
-
-def rto_default(kind):
-    from geoflows import rto
-    return rto.DEFAULTS[kind]
 
 
 class ProtectionVerify(common.Command):

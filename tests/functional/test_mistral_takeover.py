@@ -20,26 +20,14 @@ from geoflows.testing import sample
 from tests.functional import base
 from tests.functional import protection
 from tests.functional import test_mistral
+from tests.functional import test_mistral_protection
 
 WORKBOOK = os.path.join(test_mistral.REPO, 'workbooks',
                         'geoflows.takeover.v1.yaml')
 
-GROUP = '''\
-protection_groups:
-  - name: core
-    primary: east
-    dr: west
-    rpo: 10m
-    rto: 15m
-    sync_interval: 5m
-    retention: 3
-    vnfs:
-      - name: hss
-        priority: 1
-        standby: hot
-        servers: [%(prefix)shss-1, %(prefix)shss-2]
-        replication: application
-'''
+# The hot group of the protection workbook's test: two servers with
+# standbys, replicated by the application.
+GROUP = test_mistral_protection.GROUP
 
 
 class TestTakeoverOnMistral(test_mistral.GuideShell,

@@ -298,8 +298,8 @@ class TestDisasterTakeover(TakeoverCase):
                    if i.name == self.prefix + 'vnf-image']
         b.image.delete_image(image.id)
         before = {s.name for s in self.servers('site-b').values()}
-        # The primary is lost: its API accepts connections, never answers.
-        self.servers('site-a')  # (the test's own connection stays)
+        # The primary is lost: its API accepts connections, never answers
+        # (the test's own connection, made before, still reads it).
         self.clouds['site-a'] = dict(self.clouds['site-a'], auth=dict(
             self.clouds['site-a']['auth'], auth_url=BlackHole(self).url))
         self.write_clouds()
