@@ -118,6 +118,21 @@ def service_call_caps(conf):
     return caps
 
 
+def _check_flow(unit, options):
+    """Build the flow of ``unit``; check that its steps get their inputs.
+
+    The units of a kind share their flow's shape: their engines then skip
+    this check (see geoflows.engines).
+    """
+    flow = flows.build(unit['flow'], unit['args'], options)
+    try:
+        engines.validate(flow, inject={'job_id': None})
+    except tf_exc.MissingDependencies as e:
+        raise exceptions.JobError(
+            'the %s flow of unit %s is incomplete, which is a bug in '
+            'geoflows: %s' % (unit['flow'], unit['name'], e))
+
+
 class _Progress(listener_base.Listener):
     """Forward step state changes of one unit to the caller's callback."""
 
@@ -277,7 +292,7 @@ class Runner(object):
         built = set()
         for unit in units:  # fail now, not in the middle of the job
             if unit['flow'] not in built:
-                flows.build(unit['flow'], unit['args'], options)
+                _check_flow(unit, options)
                 built.add(unit['flow'])
         job_id = job_id or uuidutils.generate_uuid()
         spec = {'plan': plan_info, 'options': options, 'units': units,
@@ -668,11 +683,13 @@ class _JobRun(object):
         # the shared pool, so that independent steps run side by side.
         if flows.ENGINES.get(unit['flow']) == 'serial':
             engine = engines.SerialEngine(
-                flow, fd, self.runner.backend, {'never_resolve': keep})
+                flow, fd, self.runner.backend,
+                {'never_resolve': keep, 'validated': True})
         else:
             engine = engines.ParallelEngine(
                 flow, fd, self.runner.backend,
-                {'executor': self.runner.call_pool, 'never_resolve': keep})
+                {'executor': self.runner.call_pool, 'never_resolve': keep,
+                 'validated': True})
         if 'job_id' in flow.requires and (fresh or not _injected(
                 engine.storage, 'job_id')):
             engine.storage.inject({'job_id': self.job.id})

@@ -23,6 +23,7 @@ Task results are small JSON dicts: the resource's description (``id``,
 """
 
 import abc
+import inspect
 import logging
 import time
 
@@ -145,7 +146,21 @@ _ARG_MAPPINGS = {}
 
 
 class _ArgMappingOnce(object):
-    """Taskflow's mapping of an atom's arguments, once per shape."""
+    """Taskflow's mapping of an atom's arguments, once per shape.
+
+    Shapes differ by the names of their inputs, which carry the VNF's name;
+    what stays the same per class is the signature of its execute() and
+    revert(), which Taskflow reads for every atom: it is kept on the
+    functions (inspect.signature() returns ``__signature__`` when set).
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in ('execute', 'revert'):
+            function = cls.__dict__.get(name)
+            if inspect.isfunction(function) and \
+                    '__signature__' not in function.__dict__:
+                function.__signature__ = inspect.signature(function)
 
     def _build_arg_mapping(self, executor, requires=None, rebind=None,
                            auto_extract=True, ignore_list=None):

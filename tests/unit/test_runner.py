@@ -10,6 +10,7 @@ from taskflow.patterns import linear_flow
 from taskflow import states
 from taskflow import task
 
+from geoflows import engines
 from geoflows import exceptions
 from geoflows import flows
 from geoflows import jobs
@@ -472,8 +473,8 @@ class _Fail(task.Task):
             raise RuntimeError('unit %s fails' % self.name)
 
 
-class TestUnitGraph(base.CloudTestCase):
-    """Units run after the units they depend on; they revert before them."""
+class UnitGraphCase(base.CloudTestCase):
+    """Jobs of units made of recording steps."""
 
     def setUp(self):
         super().setUp()
@@ -501,6 +502,10 @@ class TestUnitGraph(base.CloudTestCase):
             'geoflows.operations.failure_policy', lambda operation: policy))
         return self.runner.start('interconnect.setup', base.make_plan())
 
+
+class TestUnitGraph(UnitGraphCase):
+    """Units run after the units they depend on; they revert before them."""
+
     def test_dependencies_order_the_units(self):
         job = self.run_units([('c', ['b'], False), ('b', ['a'], False),
                               ('a', [], False)])
@@ -521,6 +526,47 @@ class TestUnitGraph(base.CloudTestCase):
         job = self.run_units([('a', [], True), ('b', ['a'], False)])
         self.assertEqual(jobs.REVERTED, job.state)
         self.assertNotIn(('run', 'b'), _Record.log)
+
+
+class _Needs(task.Task):
+    """A step whose input no step of its flow provides."""
+
+    def execute(self, missing_input):
+        pass
+
+
+class TestFlowChecks(UnitGraphCase):
+    """A flow whose steps lack an input is refused when the job is made."""
+
+    def test_a_step_without_its_input_is_refused_at_creation(self):
+        self.useFixture(fixtures.MockPatchObject(
+            flows, 'FACTORIES', dict(flows.FACTORIES, broken=lambda args,
+                                     options: linear_flow.Flow('b').add(
+                                         _Needs('needs')))))
+        self.useFixture(fixtures.MockPatch(
+            'geoflows.operations.build_units',
+            lambda operation, plan, names, **kwargs: [
+                {'name': 'u1', 'flow': 'broken', 'args': {}, 'after': [],
+                 'locks': []}]))
+        e = self.assertRaises(exceptions.JobError, self.runner.start,
+                              'interconnect.setup', base.make_plan())
+        self.assertIn('the broken flow of unit u1 is incomplete', str(e))
+        self.assertIn('missing_input', str(e))
+        self.assertEqual([], self.runner.list())  # no job was recorded
+
+    def test_the_units_engines_do_not_check_again(self):
+        checks = []
+        real = engines.ParallelEngine.validate
+
+        def validate(engine):
+            checks.append(engine.options.get('validated'))
+            return real(engine)
+        self.useFixture(fixtures.MockPatchObject(
+            engines.ParallelEngine, 'validate', validate))
+        job = self.run_units([('a', [], False), ('b', ['a'], False)])
+        self.assertEqual(jobs.SUCCESS, job.state)
+        self.assertEqual([True, True], checks)
+        self.assertEqual([('run', 'a'), ('run', 'b')], _Record.log)
 
 
 class TestIsolatedFailures(TestUnitGraph):
