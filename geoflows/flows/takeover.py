@@ -131,18 +131,36 @@ def vnf(spec, options):
             after=['%s.ready' % servers[server['name']].key,
                    item.key + '.volume.ready'])
         add(base.Probe(attachment), base.Ensure(attachment))
-    graph = graph_flow.Flow('takeover-vnf').add(*steps)
-    flow = linear_flow.Flow('takeover').add(graph)
     spec = dict(spec, hook_options=options.get('hook_options', {}))
+    after = []
     if standby == 'hot' and hooks_mod.has_hooks(spec['hooks'],
                                                 hooks_mod.PROMOTE):
-        flow.add(hooks.HookTask('hooks.promote', spec, hooks_mod.PROMOTE))
+        after.append(hooks.HookTask('hooks.promote', spec,
+                                    hooks_mod.PROMOTE))
     if hooks_mod.has_hooks(spec['hooks'], hooks_mod.POST_TAKEOVER):
-        flow.add(hooks.HookTask('hooks.post_takeover', spec,
-                                hooks_mod.POST_TAKEOVER))
-    flow.add(takeover_tasks.Ready('ready', spec['target'],
-                                  [r.key for r in layout.resources]))
-    return flow
+        after.append(hooks.HookTask('hooks.post_takeover', spec,
+                                    hooks_mod.POST_TAKEOVER))
+    if after or not all(step.provides for step in steps):
+        flow = linear_flow.Flow('takeover').add(
+            graph_flow.Flow('takeover-vnf').add(*steps), *after)
+        flow.add(takeover_tasks.Ready('ready', spec['target'],
+                                      [r.key for r in layout.resources]))
+        return flow
+    # Without hooks, one graph: "ready" needs the results nothing else
+    # needs, so it comes after every step (each provides one).  A graph
+    # inside a chain would cost a second pass of Taskflow's compiler over
+    # the whole unit.
+    return graph_flow.Flow('takeover-vnf').add(*steps).add(
+        takeover_tasks.Ready('ready', spec['target'], _last_results(steps)))
+
+
+def _last_results(steps):
+    """What the steps provide that no other step needs."""
+    needed = set()
+    for step in steps:
+        needed.update(step.requires)
+    return sorted(name for step in steps for name in step.provides
+                  if name not in needed)
 
 
 def chain(spec, options):

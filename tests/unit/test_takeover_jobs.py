@@ -55,6 +55,34 @@ class TakeoverTestCase(test_protection_jobs.ProtectionTestCase):
 
 class TestDisaster(TakeoverTestCase):
 
+    def test_each_vnf_is_ready_after_all_its_steps(self):
+        import networkx
+        from taskflow.patterns import graph_flow
+
+        from geoflows import flows
+        job = self.takeover()
+        self.assertEqual(jobs.SUCCESS, job.state, job.error)
+        shapes = set()
+        for unit in job.units:
+            if unit['flow'] != 'takeover.vnf':
+                continue
+            flow = flows.build(unit['flow'], unit['args'], job.spec[
+                'options'])
+            if isinstance(flow, graph_flow.Flow):
+                graph = networkx.DiGraph()
+                graph.add_nodes_from(node.name for node, _ in
+                                     flow.iter_nodes())
+                graph.add_edges_from((u.name, v.name) for u, v, _ in
+                                     flow.iter_links())
+                self.assertEqual(set(graph) - {'ready'},
+                                 networkx.ancestors(graph, 'ready'),
+                                 unit['name'])
+                shapes.add('graph')
+            else:  # a chain: its steps, hooks, then ready
+                self.assertEqual('ready', list(flow)[-1].name)
+                shapes.add('chain')
+        self.assertIn('graph', shapes)
+
     def test_every_vnf_comes_up_connected_the_same_way(self):
         job = self.takeover()
         self.assertEqual(jobs.SUCCESS, job.state, job.error)
