@@ -41,6 +41,7 @@ from geoflows import context
 from geoflows import engines
 from geoflows import exceptions
 from geoflows import flows
+from geoflows import forward
 from geoflows import jobs
 from geoflows import locks as locks_mod
 from geoflows import operations
@@ -671,7 +672,7 @@ class _JobRun(object):
                         became_ready.append(successor)
         return became_ready
 
-    def _load(self, name, keep):
+    def _load(self, name, keep, prepare=True):
         unit = self.units[name]
         fd = self.details[name]
         flow = flows.build(unit['flow'], unit['args'], self.options)
@@ -693,9 +694,37 @@ class _JobRun(object):
         if 'job_id' in flow.requires and (fresh or not _injected(
                 engine.storage, 'job_id')):
             engine.storage.inject({'job_id': self.job.id})
-        engine.compile()
-        engine.prepare()
-        return flow, engine
+        if prepare or fd.state not in (None, states.PENDING, states.RUNNING,
+                                       states.SUSPENDED):
+            # Preparing the engine also resets a unit that was reverted.
+            engine.compile()
+            engine.prepare()
+            return flow, engine, False
+        # The steps recorded, as preparing the engine would.
+        engine.storage.ensure_atoms(iter_atoms(flow))
+        return flow, engine, True
+
+    def _run_lean(self, name, flow, engine):
+        """Run a unit forward without Taskflow's engine (geoflows.forward).
+
+        True if it succeeded; else Taskflow's engine takes the unit over
+        where it stopped.
+        """
+        def on_step(step, state, error):
+            if self.on_event is None:
+                return
+            try:
+                self.on_event(jobs.Event(self.job.id, name, step, state,
+                                         error=error))
+            except Exception:  # a display must never break a job
+                LOG.exception('progress callback failed')
+        done = forward.run(flow, engine.storage, self.runner.call_pool,
+                           on_step=on_step,
+                           stop_requested=lambda: self._abort is not None)
+        if not done:
+            engine.compile()
+            engine.prepare()
+        return done
 
     def _run_engine(self, name, engine, forward=True):
         if forward:  # an abort stops forward engines, never reverting ones
@@ -741,7 +770,10 @@ class _JobRun(object):
         """Run one unit forward; (succeeded, why it failed)."""
         keep = bool(self.options.get('keep_on_failure'))
         try:
-            flow, engine = self._load(name, keep)
+            # Kept failures are Taskflow's engine's alone to keep.
+            lean = flows.ENGINES.get(self.units[name]['flow']) == 'lean' \
+                and not keep
+            flow, engine, lean = self._load(name, keep, prepare=not lean)
             storage = engine.storage
             again = (states.FAILURE, states.REVERTED) if self.isolate \
                 else (states.FAILURE,)
@@ -757,7 +789,10 @@ class _JobRun(object):
                     storage.set_atom_intention(atom, states.EXECUTE)
             if storage.get_flow_state() in again:
                 storage.set_flow_state(states.RUNNING)
-            state = self._run_engine(name, engine)
+            if lean and self._run_lean(name, flow, engine):
+                state = states.SUCCESS
+            else:
+                state = self._run_engine(name, engine)
         except exceptions.GeoflowsError as e:
             return False, ['%s: %s' % (name, e)]
         except Exception as e:
@@ -804,7 +839,7 @@ class _JobRun(object):
     def _revert_unit(self, name):
         """Revert one unit; return error messages (empty on success)."""
         try:
-            flow, engine = self._load(name, keep=False)
+            flow, engine, _lean = self._load(name, keep=False)
             storage = engine.storage
             for atom, (state, _intent) in storage.get_atoms_states(
                     atom_names(flow)).items():
