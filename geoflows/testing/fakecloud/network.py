@@ -325,7 +325,7 @@ class FakeNetwork(sfc.SfcApi, base.FakeProxy):
 
     def find_port(self, name_or_id, ignore_missing=True, **query):
         return self._find('port', name_or_id, ignore_missing,
-                          rows=self._rows('port', **_sdk_names(query)))
+                          _sdk_names(query))
 
     def create_port(self, network_id, **attrs):
         """Create a port; openstacksdk's attribute or API names."""
