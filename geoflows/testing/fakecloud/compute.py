@@ -379,8 +379,7 @@ class FakeCompute(base.FakeProxy):
             port = self._network._tables['port'].get(port_id)
             if port is None or port.device_id != row.id:
                 continue
-            in_pair = any(port_id in (p.ingress, p.egress) for p in
-                          self._network._rows('sfc_port_pair'))
+            in_pair = bool(self._network._pairs_of_port(port_id))
             if in_pair:
                 self._network._violation(sfc.SERVER_UNDER_PAIR, method,
                                          server_id=row.id, port_id=port_id)
