@@ -192,15 +192,18 @@ class FakeCompute(base.FakeProxy):
         return base.resource_type(_limits.Limits)(absolute=absolute, rate=[])
 
     def _check_quota(self, flavor):
-        used = self._usage()
+        # The usage is counted only under a quota: it reads every server.
+        used = None
         for name, wanted in (('instances', 1), ('cores', flavor.vcpus),
                              ('ram', flavor.ram)):
             allowed = self._site.quotas[name]
-            if 0 <= allowed < used[name] + wanted:
-                raise self._error(
-                    403, 'Quota exceeded for %s: Requested %d, but already '
-                         'used %d of %d %s' % (name, wanted, used[name],
-                                               allowed, name))
+            if 0 <= allowed:
+                used = used or self._usage()
+                if allowed < used[name] + wanted:
+                    raise self._error(
+                        403, 'Quota exceeded for %s: Requested %d, but '
+                             'already used %d of %d %s'
+                             % (name, wanted, used[name], allowed, name))
 
     # -- servers -----------------------------------------------------------
 
