@@ -150,19 +150,25 @@ class FakeBlockStorage(base.FakeProxy):
                 'backup_gigabytes': sum(b.size for b in backups)}
 
     def _check_quota(self, volumes=0, snapshots=0, gigabytes=0):
-        quotas, usage = self._site.quotas, self._usage()
+        # The usage is counted only under a quota: it reads every volume.
+        quotas, usage = self._site.quotas, None
         for name, wanted in (('volumes', volumes), ('snapshots', snapshots)):
             allowed = quotas[name]
-            if wanted and 0 <= allowed < usage[name] + wanted:
-                raise self._error(413, 'Maximum number of %s allowed (%d) '
-                                       "exceeded for quota '%s'."
-                                  % (name, allowed, name))
+            if wanted and 0 <= allowed:
+                usage = usage or self._usage()
+                if allowed < usage[name] + wanted:
+                    raise self._error(413, 'Maximum number of %s allowed '
+                                           "(%d) exceeded for quota '%s'."
+                                      % (name, allowed, name))
         allowed = quotas['gigabytes']
-        if gigabytes and 0 <= allowed < usage['gigabytes'] + gigabytes:
-            raise self._error(
-                413, 'Requested volume or snapshot exceeds allowed gigabytes '
-                     'quota. Requested %dG, quota is %dG and %dG has been '
-                     'consumed.' % (gigabytes, allowed, usage['gigabytes']))
+        if gigabytes and 0 <= allowed:
+            usage = usage or self._usage()
+            if allowed < usage['gigabytes'] + gigabytes:
+                raise self._error(
+                    413, 'Requested volume or snapshot exceeds allowed '
+                         'gigabytes quota. Requested %dG, quota is %dG and '
+                         '%dG has been consumed.'
+                         % (gigabytes, allowed, usage['gigabytes']))
 
     def get_quota_set(self, project, usage=False, **query):
         quotas = self._site.quotas

@@ -41,6 +41,7 @@ _VM_STATES = {'BUILD': 'building', 'ACTIVE': 'active', 'SHUTOFF': 'stopped',
               'ERROR': 'error'}
 _POWER_STATES = {'BUILD': 0, 'ACTIVE': 1, 'SHUTOFF': 4, 'ERROR': 0}
 _UNSET = object()
+_REGEX_CHARACTERS = frozenset('.^$*+?{}[]\\|()')
 
 
 def _fingerprint(public_key):
@@ -53,6 +54,27 @@ def _fingerprint(public_key):
 def _boots(bdm):
     """Whether a block device mapping is the boot device."""
     return str(bdm.get('boot_index')) == '0'
+
+
+def _literal(pattern):
+    """Whether a name filter finds what has it: no character of a regex.
+
+    (Then ``re.search(pattern, name)`` is ``pattern in name`` for a str.)
+    Only patterns of 3 characters or more count.
+    """
+    return (type(pattern) is str and len(pattern) >= 3 and
+            not _REGEX_CHARACTERS.intersection(pattern))
+
+
+def _trigrams(name):
+    """The substrings of 3 characters of a name (the key of an index).
+
+    Only a str has some: a server named otherwise is a candidate of every
+    lookup.
+    """
+    if type(name) is not str:
+        raise TypeError(name)
+    return {name[i:i + 3] for i in range(len(name) - 2)}
 
 
 class FakeCompute(base.FakeProxy):
@@ -192,23 +214,41 @@ class FakeCompute(base.FakeProxy):
         return base.resource_type(_limits.Limits)(absolute=absolute, rate=[])
 
     def _check_quota(self, flavor):
-        used = self._usage()
+        # The usage is counted only under a quota: it reads every server.
+        used = None
         for name, wanted in (('instances', 1), ('cores', flavor.vcpus),
                              ('ram', flavor.ram)):
             allowed = self._site.quotas[name]
-            if 0 <= allowed < used[name] + wanted:
-                raise self._error(
-                    403, 'Quota exceeded for %s: Requested %d, but already '
-                         'used %d of %d %s' % (name, wanted, used[name],
-                                               allowed, name))
+            if 0 <= allowed:
+                used = used or self._usage()
+                if allowed < used[name] + wanted:
+                    raise self._error(
+                        403, 'Quota exceeded for %s: Requested %d, but '
+                             'already used %d of %d %s'
+                             % (name, wanted, used[name], allowed, name))
 
     # -- servers -----------------------------------------------------------
 
     def servers(self, details=True, all_projects=False, **query):
         # Nova's name filter is a regular expression, not an equality.
         pattern = query.pop('name', None)
-        rows = [r for r in self._rows('server', **query)
-                if pattern is None or re.search(pattern, r.name)]
+        if _literal(pattern):
+            # Found in the servers whose names have the pattern's
+            # trigrams, then checked as below.
+            conditions = [(k, v) for k, v in query.items() if v is not None]
+            rows = [r for r in self._tables['server'].candidates(
+                'name', _trigrams(pattern), _trigrams)
+                if all(r.get(k) == v for k, v in conditions) and
+                re.search(pattern, r.name)]
+            if base.CHECK_INDEXES:
+                scan = [r for r in self._rows('server', **query)
+                        if re.search(pattern, r.name)]
+                if [r.id for r in rows] != [r.id for r in scan]:
+                    raise AssertionError('servers named %r: %r, a scan %r'
+                                         % (pattern, rows, scan))
+        else:
+            rows = [r for r in self._rows('server', **query)
+                    if pattern is None or re.search(pattern, r.name)]
         return [self._read(row) for row in rows]
 
     def get_server(self, server):
@@ -379,8 +419,7 @@ class FakeCompute(base.FakeProxy):
             port = self._network._tables['port'].get(port_id)
             if port is None or port.device_id != row.id:
                 continue
-            in_pair = any(port_id in (p.ingress, p.egress) for p in
-                          self._network._rows('sfc_port_pair'))
+            in_pair = bool(self._network._pairs_of_port(port_id))
             if in_pair:
                 self._network._violation(sfc.SERVER_UNDER_PAIR, method,
                                          server_id=row.id, port_id=port_id)

@@ -77,6 +77,70 @@ def _default_pools(network, gateway_ip):
     return [{'start': str(start), 'end': str(end)} for start, end in pools]
 
 
+def _fixed_ip_keys(fixed_ips):
+    """The (subnet id, address) pairs of a port (the key of an index)."""
+    return [(ip['subnet_id'], ip['ip_address']) for ip in fixed_ips]
+
+
+def _addresses(port):
+    return {(ip['subnet_id'], ip['ip_address']) for ip in port.fixed_ips}
+
+
+class _Addresses(object):
+    """The (subnet id, address) pairs in use on a network, but by a port.
+
+    A set as far as :meth:`FakeNetwork._allocate_ips` is concerned (``in``,
+    ``add``): a pair is looked up in the index of the ports' fixed IPs, or,
+    once :meth:`everything` was called (to look for a free address), in
+    the set of every pair of the network.
+    """
+
+    def __init__(self, net, network_id, port_id):
+        self._net = net
+        self._network_id = network_id
+        self._port_id = port_id
+        self._added = set()
+        self._all = None
+        # The ports the index cannot read raise here, as a scan would.
+        for port in net._tables['port'].unreadable('fixed_ips',
+                                                   _fixed_ip_keys):
+            if self._counts(port):
+                _addresses(port)
+
+    def _counts(self, port):
+        return ((self._network_id is None or
+                 port.get('network_id') == self._network_id) and
+                port.id != self._port_id)
+
+    def _scan(self):
+        return {pair for port in self._net._rows(
+            'port', network_id=self._network_id)
+            if port.id != self._port_id
+            for pair in _addresses(port)} | self._added
+
+    def everything(self):
+        if self._all is None:
+            self._all = self._scan()
+        return self
+
+    def __contains__(self, pair):
+        if self._all is not None:
+            return pair in self._all
+        found = pair in self._added or any(
+            self._counts(port) and pair in _addresses(port)
+            for port in self._net._tables['port'].candidates(
+                'fixed_ips', [pair], _fixed_ip_keys))
+        if base.CHECK_INDEXES and found != (pair in self._scan()):
+            raise AssertionError('the index of fixed IPs says %s of %r'
+                                 % (found, pair))
+        return found
+
+    def add(self, pair):
+        self._added.add(pair)
+        if self._all is not None:
+            self._all.add(pair)
+
+
 class FakeNetwork(sfc.SfcApi, base.FakeProxy):
     """The network proxy of one fake site."""
 
@@ -325,7 +389,7 @@ class FakeNetwork(sfc.SfcApi, base.FakeProxy):
 
     def find_port(self, name_or_id, ignore_missing=True, **query):
         return self._find('port', name_or_id, ignore_missing,
-                          rows=self._rows('port', **_sdk_names(query)))
+                          _sdk_names(query))
 
     def create_port(self, network_id, **attrs):
         """Create a port; openstacksdk's attribute or API names."""
@@ -395,12 +459,17 @@ class FakeNetwork(sfc.SfcApi, base.FakeProxy):
 
     def delete_port(self, ident, ignore_missing=True):
         ident = getattr(ident, 'id', ident)
-        if any(ident in (pair.ingress, pair.egress)
-               for pair in self._rows('sfc_port_pair')):
+        if self._pairs_of_port(ident):
             # networking-sfc's foreign key, which Neutron reports as a 500.
             raise self._error(500, 'Request Failed: internal server error '
                                    'while processing your request.')
         self._delete('port', ident, ignore_missing)
+
+    def _pairs_of_port(self, port_id):
+        """The port pairs whose ingress or egress is the port."""
+        return [pair for pair in self._tables['sfc_port_pair'].select_any(
+            [('ingress', port_id), ('egress', port_id)])
+            if port_id in (pair.ingress, pair.egress)]
 
     def _check_mac(self, network_id, mac_address):
         if self._rows('port', network_id=network_id, mac_address=mac_address):
@@ -425,15 +494,14 @@ class FakeNetwork(sfc.SfcApi, base.FakeProxy):
         subnets = self._rows('subnet', network_id=network_id)
         if requests is None:
             requests = [{'subnet_id': subnets[0].id}] if subnets else []
-        used = {(ip['subnet_id'], ip['ip_address'])
-                for port in self._rows('port', network_id=network_id)
-                if port.id != port_id for ip in port.fixed_ips}
+        used = _Addresses(self, network_id, port_id)
         result = []
         for request in requests:
             address = request.get('ip_address')
             subnet = self._subnet_for(network_id, subnets, request)
             if address is None:
-                address = self._free_address(network_id, subnet, used)
+                address = self._free_address(network_id, subnet,
+                                             used.everything())
             elif (ipaddress.ip_address(address) not in
                     ipaddress.ip_network(subnet.cidr)):
                 raise self._bad_request(
