@@ -97,10 +97,9 @@ class _Shape(object):
                 linked_to.add(v)
             if not ends:
                 raise Unsupported('an empty flow')
-            return (set().union(*(e[0] for c, e in ends.items()
-                                   if c not in linked_to)),
-                    set().union(*(e[1] for c, e in ends.items()
-                                  if c not in linked_from)))
+            entries = [e[0] for c, e in ends.items() if c not in linked_to]
+            exits = [e[1] for c, e in ends.items() if c not in linked_from]
+            return set().union(*entries), set().union(*exits)
         raise Unsupported('a %s' % type(item).__name__)
 
     def _paced(self, flow):
