@@ -271,11 +271,14 @@ def final(spec, options):
                             'stop.%s.stopped' % server['name'], spec,
                             server)))
     data = sync.items(spec, options)
-    steps = graph_flow.Flow('final-copies')
+    # The copies after the snapshots, as in a sync: a backup of a snapshot
+    # that is not yet available is refused.
+    snapshots = graph_flow.Flow('final-snapshots')
+    copies = graph_flow.Flow('final-copies')
     for method, item in data:
-        steps.add(*method.snapshot(item))
-        steps.add(*method.copy(item))
-    flow.add(steps, sync.WindowClosed('window.closed'))
+        snapshots.add(*method.snapshot(item))
+        copies.add(*method.copy(item))
+    flow.add(snapshots, copies, sync.WindowClosed('window.closed'))
     from geoflows.tasks import protection
     flow.add(protection.SaveVnf('checkpoint.vnf', spec,
                                 [item.record_key for _m, item in data],

@@ -244,6 +244,12 @@ class TestDisaster(TakeoverTestCase):
 
 class TestPlanned(TakeoverTestCase):
 
+    def test_final_copies_wait_for_their_snapshots(self):
+        # Cinder refuses to back a snapshot up before it is available.
+        self.site('paris').storage_reads = 3
+        job = self.takeover(PLANNED)
+        self.assertEqual(jobs.SUCCESS, job.state, job.error)
+
     def test_no_data_is_lost_and_revert_gives_the_site_back(self):
         before = self.inventory()
         volume = self.ids['pgw-1-cfg']
