@@ -145,6 +145,54 @@ class TestDisaster(TakeoverTestCase):
         self.assertEqual({'clean': True, 'differences': []},
                          self.report(job)['verify'])
 
+    def test_attached_volumes_are_counted_from_nova_s_listing(self):
+        job = self.takeover()
+        self.assertEqual(jobs.SUCCESS, job.state, job.error)
+        asked = []
+        clouds = self.clouds
+
+        class Compute(object):
+            """A site's compute proxy; its listing with or without them."""
+
+            def __init__(self, proxy, listed):
+                self.proxy, self.listed = proxy, listed
+
+            def __getattr__(self, name):
+                return getattr(self.proxy, name)
+
+            def servers(self, **kwargs):
+                found = list(self.proxy.servers(**kwargs))
+                for server in found if not self.listed else ():
+                    server['attached_volumes'] = None  # an older Nova
+                return found
+
+            def volume_attachments(self, server):
+                asked.append(server.name)
+                return self.proxy.volume_attachments(server)
+
+        class Clouds(object):
+            def __init__(self, listed):
+                self.listed = listed
+
+            def __getattr__(self, name):
+                return getattr(clouds, name)
+
+            def compute(self, site):
+                return Compute(clouds.compute(site), self.listed)
+
+        self.assertEqual([], verify.compare(Clouds(True), self.checkpoint))
+        self.assertEqual([], asked)  # the listing said it all
+        self.assertEqual([], verify.compare(Clouds(False), self.checkpoint))
+        self.assertEqual(6, len(asked))
+        # A volume gone from a server is seen either way.
+        [fw] = [s for s in self.lyon().compute.servers() if s.name == 'fw-1']
+        [volume] = self.lyon().block_storage.volumes(name='fw-1-fw-1-logs')
+        self.lyon().compute.delete_volume_attachment(fw.id, volume.id)
+        for listed in (True, False):
+            self.assertIn('VNF fw: server fw-1 has 0 volumes attached, the '
+                          'checkpoint 1', verify.compare(
+                              Clouds(listed), self.checkpoint), listed)
+
     def test_without_confirmation_nothing_starts(self):
         e = self.assertRaises(exceptions.GeoflowsError, self.takeover,
                               {'mode': 'disaster'})
