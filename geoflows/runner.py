@@ -52,6 +52,8 @@ from geoflows import store as store_mod
 LOG = logging.getLogger(__name__)
 
 INJECTED = queries.INJECTED
+#: units of a job whose flows are built at once (see _JobRun)
+LOADING_AT_ONCE = 4
 #: The failure policy of takeovers and failbacks (the job option
 #: failure_policy): a failed unit is undone alone, the units that need it
 #: are skipped, the others go on, and the job ends PARTIAL.
@@ -478,6 +480,10 @@ class _JobRun(object):
         self._abort = None
         self._engines = {}
         self._lock = threading.Lock()
+        # Units that become ready together (a priority of a takeover) would
+        # otherwise build their flows at once, sharing the interpreter, and
+        # all make their first call only once all are built.
+        self._loading = threading.Semaphore(LOADING_AT_ONCE)
 
     # -- control -----------------------------------------------------------
 
@@ -773,7 +779,9 @@ class _JobRun(object):
             # Kept failures are Taskflow's engine's alone to keep.
             lean = flows.ENGINES.get(self.units[name]['flow']) == 'lean' \
                 and not keep
-            flow, engine, lean = self._load(name, keep, prepare=not lean)
+            with self._loading:
+                flow, engine, lean = self._load(name, keep,
+                                                prepare=not lean)
             storage = engine.storage
             again = (states.FAILURE, states.REVERTED) if self.isolate \
                 else (states.FAILURE,)
