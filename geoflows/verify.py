@@ -29,43 +29,112 @@ def _call(site, action, fn, *args, **kwargs):
         return fn(*args, **kwargs)
 
 
+def _listed(fn):
+    return list(fn())
+
+
 class _Site(object):
-    """What is at the site, read once."""
+    """What is at the site, read once.
+
+    The listings are read side by side, and then the images the servers
+    boot from: one after the other, each call's latency would add to the
+    end of every takeover.
+    """
 
     def __init__(self, clouds, site, marker, dr_names,
-                 readers=ATTACHMENT_READERS):
+                 readers=ATTACHMENT_READERS, chains=False):
         self.site = site
         self.compute = clouds.compute(site)
         self.net = clouds.network(site)
         self.glance = clouds.image(site)
         self.marker = marker
-        self.names = capture.Names(self.net)
-        self.servers = {}
-        for server in _call(site, 'list the servers', list,
-                            self.compute.servers(details=True)):
-            if (server.metadata or {}).get(compute_tasks.MARK_KEY) == \
-                    marker:
-                self.servers[server.name] = server
-        self.ports = {}
-        networks = {n.id: n.name for n in _call(
-            site, 'list the networks', list, self.net.networks())}
-        for port in _call(site, 'list the ports', list, self.net.ports()):
-            self.ports[(networks.get(port.network_id), port.name)] = port
-        self.networks = {n: i for i, n in networks.items()}
         self.dr_names = dr_names
-        self._images = {}
-        self.attachments = {}
         self.readers = readers
+        self.attachments = {}
+        listings = {
+            'servers': ('list the servers',
+                        lambda: self.compute.servers(details=True)),
+            'networks': ('list the networks', self.net.networks),
+            'subnets': ('list the subnets', self.net.subnets),
+            'ports': ('list the ports', self.net.ports),
+            'security_groups': ('list the security groups',
+                                self.net.security_groups),
+        }
+        if chains:  # only then: a site may have no networking-sfc
+            listings.update({
+                'port_chains': ('list the port chains',
+                                self.net.sfc_port_chains),
+                'port_pair_groups': ('list the port pair groups',
+                                     self.net.sfc_port_pair_groups),
+                'port_pairs': ('list the port pairs',
+                               self.net.sfc_port_pairs),
+                'flow_classifiers': ('list the flow classifiers',
+                                     self.net.sfc_flow_classifiers),
+            })
+        found = self._side_by_side(
+            {key: (action, _listed, fn)
+             for key, (action, fn) in listings.items()})
+        self.servers = {
+            server.name: server for server in found['servers']
+            if (server.metadata or {}).get(compute_tasks.MARK_KEY) == marker}
+        networks = {n.id: n.name for n in found['networks']}
+        self.networks = {n: i for i, n in networks.items()}
+        self.ports = {(networks.get(port.network_id), port.name): port
+                      for port in found['ports']}
+        self.subnets = {}  # network id -> its subnets
+        for subnet in found['subnets']:
+            self.subnets.setdefault(subnet.network_id, []).append(subnet)
+        self.security_groups = found['security_groups']
+        self.port_chains = found.get('port_chains', [])
+        self.sfc = {kind: {item.id: item for item in found.get(kind, ())}
+                    for kind in ('port_pair_groups', 'port_pairs',
+                                 'flow_classifiers')}
+        self.names = capture.Names(self.net, networks=networks, groups={
+            g.id: g.name for g in self.security_groups})
+        image_ids = {dict(s.image or {}).get('id')
+                     for s in self.servers.values() if s.image}
+        image_ids.discard(None)
+        self._images = self._side_by_side(
+            {ident: ('read image %s' % ident, self._read_image, ident)
+             for ident in image_ids})
+
+    def _side_by_side(self, calls):
+        """{key: (action, fn, arg)} -> {key: fn(arg)}, at most readers."""
+        if len(calls) <= 1:
+            return {key: _call(self.site, action, fn, arg)
+                    for key, (action, fn, arg) in calls.items()}
+        with futures.ThreadPoolExecutor(min(self.readers,
+                                            len(calls))) as pool:
+            pending = {key: pool.submit(_call, self.site, action, fn, arg)
+                       for key, (action, fn, arg) in calls.items()}
+            return {key: future.result() for key, future in pending.items()}
+
+    def sfc_item(self, kind, ident):
+        """A port pair group, port pair or classifier, from the listing.
+
+        One the chain names but the listing lacks (removed in between)
+        is read on its own, so that a missing one still fails clearly.
+        """
+        item = self.sfc[kind].get(ident)
+        if item is None:
+            read = getattr(self.net, 'get_sfc_' + kind[:-1])
+            item = self.sfc[kind][ident] = _call(
+                self.site, 'read %s %s' % (kind[:-1].replace('_', ' '),
+                                           ident), read, ident)
+        return item
+
+    def _read_image(self, image_id):
+        try:
+            return self.glance.get_image(image_id)
+        except clouds_mod.NotFound:
+            return None
 
     def image(self, image_id):
         """Image ``image_id``, read once: the VNFs share a few images."""
         if image_id not in self._images:
-            try:
-                self._images[image_id] = _call(
-                    self.site, 'read image %s' % image_id,
-                    self.glance.get_image, image_id)
-            except clouds_mod.NotFound:
-                self._images[image_id] = None
+            self._images[image_id] = _call(
+                self.site, 'read image %s' % image_id, self._read_image,
+                image_id)
         return self._images[image_id]
 
     def read_attachments(self, names):
@@ -112,7 +181,11 @@ def compare(clouds, checkpoint, vnfs=None, site=None, standbys=False,
     site = site or doc['target']
     marker = site_copy.marker(doc['plan'], doc['group'])
     dr_names = {n['name']: n['dr_name'] for n in group_doc['networks']}
-    here = _Site(clouds, site, marker, dr_names, readers)
+    chains = [] if standbys else [
+        chain for chain in group_doc.get('chains', ())
+        if vnfs is None or _chain_vnfs(chain) & set(vnfs)]
+    here = _Site(clouds, site, marker, dr_names, readers,
+                 chains=bool(chains))
     found = []
     flavors = {f['name']: f for f in group_doc['flavors']}
     checked = [(name, part) for name, part in sorted(checkpoint.vnfs.items())
@@ -129,9 +202,8 @@ def compare(clouds, checkpoint, vnfs=None, site=None, standbys=False,
                          _server(here, server, flavors, volumes))
     found.extend(_networks(here, group_doc))
     found.extend(_security_groups(here, group_doc))
-    for chain in group_doc.get('chains', ()) if not standbys else ():
-        if vnfs is None or _chain_vnfs(chain) & set(vnfs):
-            found.extend(_chain(here, chain))
+    for chain in chains:
+        found.extend(_chain(here, chain))
     return found
 
 
@@ -220,9 +292,7 @@ def _networks(here, group_doc):
         if network_id is None:
             found.append('network %s is missing' % net['dr_name'])
             continue
-        have = {s.cidr: s for s in _call(
-            here.site, 'list the subnets of %s' % net['dr_name'], list,
-            here.net.subnets(network_id=network_id))}
+        have = {s.cidr: s for s in here.subnets.get(network_id, ())}
         for sub in net['subnets']:
             subnet = have.get(sub['cidr'])
             if subnet is None:
@@ -238,9 +308,7 @@ def _networks(here, group_doc):
 
 def _security_groups(here, group_doc):
     found = []
-    existing = {g.name: g for g in _call(
-        here.site, 'list the security groups', list,
-        here.net.security_groups())}
+    existing = {g.name: g for g in here.security_groups}
     for wanted in group_doc['security_groups']:
         group = existing.get(wanted['name'])
         if group is None:
@@ -263,24 +331,20 @@ def _rule_text(key):
 
 
 def _chain(here, doc):
-    chains = [c for c in _call(here.site, 'list the port chains', list,
-                               here.net.sfc_port_chains())
-              if c.name == doc['name']]
+    chains = [c for c in here.port_chains if c.name == doc['name']]
     if not chains:
         return ['chain %s is missing' % doc['name']]
     chain = chains[0]
     found = []
     ports = {p.id: p.name for p in here.ports.values()}
-    groups = [_call(here.site, 'read port pair group %s' % g,
-                    here.net.get_sfc_port_pair_group, g)
+    groups = [here.sfc_item('port_pair_groups', g)
               for g in chain.port_pair_groups or ()]
     if len(groups) != len(doc['port_pair_groups']):
         found.append('chain %s has %d port pair groups, the checkpoint %d'
                      % (doc['name'], len(groups),
                         len(doc['port_pair_groups'])))
     for group, wanted in zip(groups, doc['port_pair_groups']):
-        pairs = [_call(here.site, 'read port pair %s' % p,
-                       here.net.get_sfc_port_pair, p)
+        pairs = [here.sfc_item('port_pairs', p)
                  for p in group.port_pairs or ()]
         have = [(ports.get(p.ingress), ports.get(p.egress)) for p in pairs]
         want = [(p['ingress'].get('port'), p['egress'].get('port'))
@@ -289,8 +353,7 @@ def _chain(here, doc):
             found.append('chain %s: group %s goes through %s, the '
                          'checkpoint %s' % (doc['name'], wanted['name'],
                                             have, want))
-    classifiers = [_call(here.site, 'read flow classifier %s' % c,
-                         here.net.get_sfc_flow_classifier, c)
+    classifiers = [here.sfc_item('flow_classifiers', c)
                    for c in chain.flow_classifiers or ()]
     if len(classifiers) != len(doc['flow_classifiers']):
         found.append('chain %s has %d flow classifiers, the checkpoint %d'

@@ -26,11 +26,12 @@ _IMAGE_FIELDS = ('id', 'name', 'disk_format', 'container_format',
 class Names(object):
     """Names of a site's networks, subnets and security groups, by id."""
 
-    def __init__(self, net):
+    def __init__(self, net, networks=None, groups=None):
+        """``networks``, ``groups``: {id: name} when already listed."""
         self.net = net
-        self._networks = None
+        self._networks = networks
         self._subnets = None
-        self._groups = None
+        self._groups = groups
 
     def network(self, ident):
         if self._networks is None:

@@ -268,17 +268,24 @@ class StateStore(object):
         with self.read_engine.connect() as conn:
             return [_job_from_row(row) for row in conn.execute(query)]
 
-    def job_steps(self, job_id):
-        """Every step of a job, with its unit (flow) name, as dicts."""
+    def job_steps(self, job_id, names=None, data=True):
+        """Every step of a job, with its unit (flow) name, as dicts.
+
+        ``names``: only the steps of these names; ``data``: with their
+        recorded data (results, failures), which most of a large job's
+        bytes are.
+        """
         flows, steps = tables.flows, tables.steps
         query = sa.select(
             flows.c.name.label('unit'), flows.c.state.label('unit_state'),
             steps.c.name, steps.c.atom_type, steps.c.state,
             steps.c.intention, steps.c.started_at, steps.c.finished_at,
             steps.c.revert_started_at, steps.c.revert_finished_at,
-            steps.c.data).select_from(
+            *([steps.c.data] if data else [])).select_from(
                 flows.join(steps, steps.c.flow_uuid == flows.c.uuid)).where(
                 flows.c.book_uuid == job_id)
+        if names is not None:
+            query = query.where(steps.c.name.in_(sorted(names)))
         with self.read_engine.connect() as conn:
             return [dict(row._mapping) for row in conn.execute(query)]
 

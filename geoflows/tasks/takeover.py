@@ -374,9 +374,8 @@ class TakeoverReport(base.GeoflowsTask):
         cid = spec.get('checkpoint') or checkpoints.checkpoint_id(job_id)
         checkpoint = checkpoints.get(store, cid)
         ready = {}
-        for step in store.job_steps(job_id):
-            if step['name'] == 'ready' and step['state'] == 'SUCCESS' and \
-                    step['finished_at']:
+        for step in store.job_steps(job_id, names=['ready'], data=False):
+            if step['state'] == 'SUCCESS' and step['finished_at']:
                 ready[step['unit']] = step['finished_at']
         vnfs = {}
         for name, info in spec['vnfs'].items():

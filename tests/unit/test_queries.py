@@ -111,6 +111,18 @@ class TestSteps(base.CloudTestCase):
         self.assertTrue(all(step['finished_at'] for step in steps
                             if step['state'] == 'SUCCESS'))
 
+    def test_steps_of_some_names_without_their_data(self):
+        job = self.runner.start('interconnect.setup', base.make_plan())
+        every = self.store.job_steps(job.id)
+
+        some = self.store.job_steps(job.id, names=['local.bgpvpn'],
+                                    data=False)
+
+        self.assertEqual(
+            [{k: v for k, v in step.items() if k != 'data'}
+             for step in every if step['name'] == 'local.bgpvpn'], some)
+        self.assertEqual(1, len(some))
+
 
 class TestOpen(base.TestCase):
 

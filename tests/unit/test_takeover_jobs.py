@@ -2,6 +2,8 @@
 """
 
 import os
+import threading
+import time
 
 import fixtures
 from keystoneauth1 import exceptions as ksa_exc
@@ -192,6 +194,47 @@ class TestDisaster(TakeoverTestCase):
             self.assertIn('VNF fw: server fw-1 has 0 volumes attached, the '
                           'checkpoint 1', verify.compare(
                               Clouds(listed), self.checkpoint), listed)
+
+    def test_verification_reads_the_site_side_by_side(self):
+        job = self.takeover()
+        self.assertEqual(jobs.SUCCESS, job.state, job.error)
+        site = self.lyon()
+
+        class Workers(object):
+            """The site's workers, counting the calls in flight."""
+
+            def __init__(self):
+                self.lock = threading.Lock()
+                self.now = self.most = 0
+
+            def serve(self, latency):
+                with self.lock:
+                    self.now += 1
+                    self.most = max(self.most, self.now)
+                time.sleep(latency)
+                with self.lock:
+                    self.now -= 1
+        workers = Workers()
+        self.useFixture(fixtures.MockPatchObject(site, 'workers', workers))
+        self.useFixture(fixtures.MockPatchObject(site, 'latency', 0.05))
+        calls = dict(site.calls)
+
+        self.assertEqual([], verify.compare(self.clouds, self.checkpoint))
+
+        made = {n: c - calls.get(n, 0) for n, c in site.calls.items()
+                if '.' in n and c != calls.get(n, 0)}
+        # One listing each, read at once (one after the other, a large
+        # takeover's end waited for the sum of their latencies).
+        for listing in ('compute.servers', 'network.networks',
+                        'network.subnets', 'network.ports',
+                        'network.security_groups',
+                        'network.sfc_port_chains',
+                        'network.sfc_port_pair_groups',
+                        'network.sfc_port_pairs',
+                        'network.sfc_flow_classifiers'):
+            self.assertEqual(1, made.pop(listing), listing)
+        self.assertEqual(9, workers.most)
+        self.assertEqual({'image.get_image'}, set(made))
 
     def test_without_confirmation_nothing_starts(self):
         e = self.assertRaises(exceptions.GeoflowsError, self.takeover,
