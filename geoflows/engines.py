@@ -18,6 +18,7 @@ their storage layer:
 Every state change of a step is still saved before the engine goes on.
 """
 
+import contextlib
 import functools
 import threading
 
@@ -69,6 +70,25 @@ class Storage(storage.Storage):
         self._lock, self._mutex = mutex, mutex.write_lock()
         super().__init__(*args, **kwargs)
         self._lock = mutex  # in place of Taskflow's reader/writer lock
+
+    def together(self):
+        """The writes in the block share one commit, at its end.
+
+        (:meth:`geoflows.store.taskflow_backend.Backend.together`.)
+        """
+        together = getattr(self._backend, 'together', None)
+        return together() if together else contextlib.nullcontext()
+
+    def note_start(self, atom_name):
+        """Step ``atom_name`` starts, its RUNNING state not written.
+
+        False when the backend cannot note it: then write the state.
+        """
+        note = getattr(self._backend, 'note_start', None)
+        if note is None:
+            return False
+        note(self.get_atom_uuid(atom_name))
+        return True
 
     def _save_flow_detail(self, conn, original_flow_detail, flow_detail):
         original_flow_detail.update(conn.update_flow_details(flow_detail))

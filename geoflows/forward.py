@@ -13,7 +13,9 @@ plain forward run and nothing else:
 * each state change is recorded through Taskflow's storage of the unit, as
   Taskflow's engine records it (RUNNING before a step runs, SUCCESS with
   its result after; a paced retry's attempts in its history), so that
-  Taskflow's engine can take the unit over at any point;
+  Taskflow's engine can take the unit over at any point; a step's end and
+  the start of the steps it releases share one commit, and a step with
+  nothing to undo is not recorded RUNNING (see :meth:`_Run._begin`);
 * at the first thing it does not handle (a step that fails, a retry that
   gives up, a flow shape it does not know, a unit already partly reverted,
   a request to stop) it stops starting steps, lets the running ones end
@@ -52,6 +54,7 @@ class _Shape(object):
         self.atoms = []
         self.before = {}  # atom name -> names of the atoms it waits for
         self.retry_of = {}  # task name -> its PacedRetry
+        self.undoes_nothing = set()  # tasks whose revert does nothing
         self._walk(flow)
         provided = {}
         for atom in self.atoms:
@@ -61,6 +64,9 @@ class _Shape(object):
                 provided[name] = atom.name
 
     def _add(self, atom):
+        if isinstance(atom, task_mod.Task) and \
+                type(atom).revert is task_mod.Task.revert:
+            self.undoes_nothing.add(atom.name)
         self.atoms.append(atom)
         self.before[atom.name] = set()
         return {atom.name}, {atom.name}
@@ -148,14 +154,11 @@ class _Run(object):
         self.stop_requested = stop_requested
         self.running = {}  # future -> atom
         self.stopping = False
+        self.told = []  # (step, state, error) for on_step
 
-    def _state(self, atom, state, result=None):
-        if state == states.SUCCESS:
-            self.storage.save(atom.name, result, state)
-        else:
-            self.storage.set_atom_state(atom.name, state)
-        if self.on_step is not None:
-            self.on_step(atom.name, state, None)
+    def _succeeded(self, atom, result):
+        self.storage.save(atom.name, result, states.SUCCESS)
+        self._tell(atom.name, states.SUCCESS)
 
     def _arguments(self, atom):
         # Every step sees every result: each name has one provider.
@@ -167,9 +170,28 @@ class _Run(object):
                 self.storage.get_retry_history(atom.name)
         return arguments
 
-    def _start(self, atom):
-        self._state(atom, states.RUNNING)
-        future = self.executor.submit(_call, atom, self._arguments(atom))
+    def _begin(self, atom):
+        """Record that ``atom`` starts; return its arguments.
+
+        A step with nothing to undo (a look-up, a wait) is not recorded
+        RUNNING: a crash while it runs leaves it PENDING, and a resume runs
+        it again, as it would a RUNNING one; its start time is written with
+        its end.  Any other step is RUNNING before its call goes out, so
+        that a revert after a crash undoes what the call may have made.
+        """
+        if not (atom.name in self.shape.undoes_nothing and
+                self.storage.note_start(atom.name)):
+            self.storage.set_atom_state(atom.name, states.RUNNING)
+        self._tell(atom.name, states.RUNNING)
+        return self._arguments(atom)
+
+    def _tell(self, name, state, error=None):
+        """Tell on_step, once what the block wrote is committed."""
+        if self.on_step is not None:
+            self.told.append((name, state, error))
+
+    def _submit(self, atom, arguments):
+        future = self.executor.submit(_call, atom, arguments)
         self.running[future] = atom
 
     def _retry(self, atom, failure):
@@ -213,50 +235,70 @@ class _Run(object):
                                             states.SUSPENDED,
                                             states.RESUMING):
             return self._stop('the unit is %s' % storage.get_flow_state())
-        storage.set_flow_state(states.RUNNING)
         waiting = [atom for atom in self.shape.atoms
                    if atom.name not in self.done]
-        ok = True
+        ok, succeeded = True, False
+        finished = ()
+        first = True
         while True:
-            if ok and not self.stopping and self.stop_requested():
-                self.stopping = True
-            if ok and not self.stopping:
-                started = []
-                for atom in waiting:
-                    if self.shape.before[atom.name] <= self.done:
-                        self._start(atom)
-                        started.append(atom)
-                waiting = [a for a in waiting if a not in started]
+            # What ended and what starts next share one commit: each
+            # step's call waits for the writer once, not twice.
+            starting = []
+            with storage.together():
+                if first:
+                    storage.set_flow_state(states.RUNNING)
+                    first = False
+                for future in finished:
+                    ok = self._ended(future, waiting, ok)
+                if ok and not self.stopping and self.stop_requested():
+                    self.stopping = True
+                if ok and not self.stopping:
+                    for atom in waiting:
+                        if self.shape.before[atom.name] <= self.done:
+                            starting.append((atom, self._begin(atom)))
+                    if starting:
+                        started = {atom.name for atom, _ in starting}
+                        waiting = [a for a in waiting
+                                   if a.name not in started]
+                    elif not waiting and not self.running:
+                        # The last step's end and the unit's, together.
+                        storage.set_flow_state(states.SUCCESS)
+                        succeeded = True
+            # Committed: the calls may go out, and on_step be told.
+            told, self.told = self.told, []
+            for event in told:
+                self.on_step(*event)
+            for atom, arguments in starting:
+                self._submit(atom, arguments)
             if not self.running:
                 break
             finished, _ = concurrent.futures.wait(
                 list(self.running),
                 return_when=concurrent.futures.FIRST_COMPLETED)
-            for future in finished:
-                atom = self.running.pop(future)
-                outcome, result = future.result()
-                if outcome == 'done':
-                    self._state(atom, states.SUCCESS, result)
-                    self.done.add(atom.name)
-                elif ok and not self.stopping and self._retry(atom, result):
-                    retry = self.shape.retry_of[atom.name]
-                    waiting.append(atom)
-                    waiting.append(retry)
-                else:
-                    # Recorded as Taskflow's engine records a failure: it
-                    # resolves it when it takes over (reverts the unit).
-                    storage.save(atom.name, result, states.FAILURE)
-                    if self.on_step is not None:
-                        self.on_step(atom.name, states.FAILURE,
-                                     result.exception_str)
-                    ok = False
-        if not ok or self.stopping or waiting:
-            return self._stop('a step failed' if not ok else
-                              'asked to stop' if self.stopping else
-                              'steps left: %s' % ', '.join(
-                                  a.name for a in waiting))
-        storage.set_flow_state(states.SUCCESS)
-        return True
+        if succeeded:
+            return True
+        return self._stop('a step failed' if not ok else
+                          'asked to stop' if self.stopping else
+                          'steps left: %s' % ', '.join(
+                              a.name for a in waiting))
+
+    def _ended(self, future, waiting, ok):
+        """Record how a step ended; False once one failed."""
+        atom = self.running.pop(future)
+        outcome, result = future.result()
+        if outcome == 'done':
+            self._succeeded(atom, result)
+            self.done.add(atom.name)
+        elif ok and not self.stopping and self._retry(atom, result):
+            waiting.append(atom)
+            waiting.append(self.shape.retry_of[atom.name])
+        else:
+            # Recorded as Taskflow's engine records a failure: it
+            # resolves it when it takes over (reverts the unit).
+            self.storage.save(atom.name, result, states.FAILURE)
+            self._tell(atom.name, states.FAILURE, result.exception_str)
+            return False
+        return ok
 
     def _stop(self, why):
         LOG.debug('flow %s goes on in Taskflow\'s engine: %s',

@@ -11,7 +11,12 @@ Compared with Taskflow's own SQLAlchemy backend it:
   exception messages and tracebacks);
 * prepares its few hot statements once and runs them on the DB-API cursor,
   encodes each atom once per write, and writes a flow's atoms through their
-  own saves only (a flow's save writes its row and its new atoms).
+  own saves only (a flow's save writes its row and its new atoms);
+* lets a caller group the writes of a moment into one commit
+  (:meth:`Backend.together`: the lean run ends a step and starts the next
+  ones in one), and start a step with nothing to undo without writing its
+  RUNNING state (:meth:`Backend.note_start`: its start time is written
+  with its end).
 
 A write is a committed transaction, so every completed step survives a
 SIGKILL of the process.  SQLite runs in WAL mode with ``synchronous=NORMAL``:
@@ -20,6 +25,7 @@ disk sync per step (see :mod:`geoflows.store`).
 """
 
 import collections
+import contextlib
 import datetime
 import json
 import threading
@@ -77,6 +83,15 @@ def encode(atom_detail):
     return text, hash(text)
 
 
+class _Batch(object):
+    """Writes kept for the end of a :meth:`Backend.together` block."""
+
+    __slots__ = ('statements', 'written', 'seen')
+
+    def __init__(self):
+        self.statements, self.written, self.seen = [], [], {}
+
+
 class Backend(base.Backend):
     """Taskflow backend over a :class:`geoflows.store.StateStore`."""
 
@@ -87,6 +102,10 @@ class Backend(base.Backend):
         self._seen = {}
         self._seen_flows = set()
         self._seen_lock = threading.Lock()
+        # uuid -> when the step started, for steps whose RUNNING state is
+        # not written (see note_start).
+        self._started = {}
+        self._batch = threading.local()  # see together()
         self._prepared = None
 
     def get_connection(self):
@@ -97,6 +116,7 @@ class Backend(base.Backend):
         with self._seen_lock:
             self._seen.clear()
             self._seen_flows.clear()
+            self._started.clear()
 
     def close(self):
         pass
@@ -112,6 +132,66 @@ class Backend(base.Backend):
         with self._seen_lock:
             for uuid, state, fingerprint in written:
                 self._seen[uuid] = (state, fingerprint)
+
+    def _last_written(self, uuid):
+        """(state, fingerprint) of the last write of an atom, or None."""
+        batch = getattr(self._batch, 'writes', None)
+        if batch is not None and uuid in batch.seen:
+            return batch.seen[uuid]
+        with self._seen_lock:
+            return self._seen.get(uuid)
+
+    def note_start(self, uuid, when=None):
+        """Step ``uuid`` starts now, its RUNNING state not written.
+
+        For steps with nothing to undo (a look-up): a crash while one runs
+        leaves it PENDING, and whoever resumes runs it again, as it would
+        after a RUNNING one; its start time is written with its end.
+        """
+        with self._seen_lock:
+            self._started[uuid] = when or utcnow()
+
+    @contextlib.contextmanager
+    def together(self):
+        """This thread's writes in the block share one commit, at its end.
+
+        For a caller that changes several steps before it goes on (the
+        lean run ends a step and starts the next ones): one wait for the
+        writer, not one per write.  Nothing written in the block is durable
+        before the block ends: nothing outside the process may act on it
+        until then.
+        """
+        if getattr(self._batch, 'writes', None) is not None:
+            yield  # already in a block: its end commits
+            return
+        batch = self._batch.writes = _Batch()
+        try:
+            yield
+        finally:
+            self._batch.writes = None
+            self.flush(batch)
+
+    def batched(self, statements, written):
+        """Keep the writes for the end of this thread's block, if in one."""
+        batch = getattr(self._batch, 'writes', None)
+        if batch is None:
+            return False
+        batch.statements.extend(statements)
+        batch.written.extend(written)
+        for uuid, state, fingerprint in written:
+            batch.seen[uuid] = (state, fingerprint)
+        return True
+
+    def flush(self, batch=None):
+        """Commit what this thread's block holds so far."""
+        batch = batch or getattr(self._batch, 'writes', None)
+        if batch is None or not batch.statements:
+            return
+        statements, written = batch.statements, batch.written
+        batch.statements, batch.written, batch.seen = [], [], {}
+        self.store.execute(statements)
+        self.remember(written)
+        self.store.count_write()
 
     def _statements(self):
         if self._prepared is None:
@@ -129,8 +209,7 @@ class Backend(base.Backend):
         (None, None) when nothing changed since it was last stored.
         """
         text, fingerprint = encode(ad)
-        with self._seen_lock:
-            previous = self._seen.get(ad.uuid)
+        previous = self._last_written(ad.uuid)
         if previous is not None and previous[1] == fingerprint:
             return None, None
         values = {'state': ad.state, 'intention': ad.intention,
@@ -145,6 +224,10 @@ class Backend(base.Backend):
                     values['revert_finished_at'] = None
             elif ad.state in _END:
                 values[_END[ad.state]] = now
+                with self._seen_lock:
+                    started = self._started.pop(ad.uuid, None)
+                if started is not None:  # its RUNNING was not written
+                    values['started_at'] = started
         steps, _flows = self._statements()
         if previous is not None:
             statement = (steps.update(sorted(values)),
@@ -271,11 +354,14 @@ class Connection(base.Connection):
 
         The atoms it returns are remembered once the transaction committed.
         """
+        self._backend.flush()  # what a block holds goes first
         written = self._store.write(fn)
         self._backend.remember(written)
         self._store.count_write()
 
     def _execute(self, statements, written):
+        if not statements or self._backend.batched(statements, written):
+            return
         self._store.execute(statements)
         self._backend.remember(written)
         self._store.count_write()
@@ -290,8 +376,7 @@ class Connection(base.Connection):
         self._backend.forget()
 
     def update_atom_details(self, atom_detail):
-        with self._backend._seen_lock:
-            known = atom_detail.uuid in self._backend._seen
+        known = self._backend._last_written(atom_detail.uuid) is not None
         if known:
             statement, entry = self._backend.atom_write(atom_detail)
             if statement is not None:

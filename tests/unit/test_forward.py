@@ -12,6 +12,7 @@ from taskflow import task
 from geoflows import engines
 from geoflows import exceptions
 from geoflows import forward
+from geoflows import store as store_mod
 from geoflows.tasks import base as tasks_base
 from tests.unit import base
 
@@ -185,3 +186,90 @@ class TestForward(base.TestCase):
         storage.set_atom_intention('network', states.REVERT)
         self.assertFalse(forward.run(flow, storage, self.pool))
         self.assertEqual([], self.log)
+
+
+class _LookUp(task.Task):
+    """A step with nothing to undo; records what the store says of it."""
+
+    def __init__(self, name, seen, store, requires=()):
+        super().__init__(name=name, provides=name, requires=list(requires))
+        self.seen, self.store = seen, store
+
+    def execute(self, **inputs):
+        self.seen[self.name] = self.store.recorded(self.name)
+        return self.name
+
+
+class _Make(_LookUp):
+    """A step with something to undo (it would create a resource)."""
+
+    def revert(self, *args, **kwargs):
+        pass
+
+
+class TestWritesOnTheStateStore(base.TestCase):
+    """What a lean run writes, and when, in a real state store."""
+
+    def setUp(self):
+        super().setUp()
+        self.store = store_mod.StateStore(
+            'sqlite:///%s/state.sqlite' % self.tmp)
+        self.store.upgrade()
+        self.addCleanup(self.store.close)
+        self.backend = self.store.taskflow_backend()
+        self.book = models.LogBook('job')
+        self.detail = models.FlowDetail('unit', uuidutils.generate_uuid())
+        self.book.add(self.detail)
+        self.backend.get_connection().save_logbook(self.book)
+        self.pool = futurist.ThreadPoolExecutor(max_workers=4)
+        self.addCleanup(self.pool.shutdown, wait=False)
+        self.seen = {}
+
+    def recorded(self, name):
+        """The step's committed state, read on a connection of its own."""
+        [row] = self.store.job_steps(self.book.uuid, names=[name])
+        return row['state']
+
+    def run_unit(self, on_step=None, commits=None):
+        flow = graph_flow.Flow('unit').add(
+            _LookUp('network', self.seen, self),
+            _Make('port', self.seen, self, ['network']),
+            _LookUp('port.check', self.seen, self, ['port']))
+        storage = engines.ParallelEngine(flow, self.detail, self.backend, {
+            'executor': self.pool}).storage
+        # As the runner loads a unit: its steps recorded.
+        storage.ensure_atoms([a for a, _ in flow.iter_nodes()])
+        before = self.store.commits
+        done = forward.run(flow, storage, self.pool, on_step=on_step)
+        if commits is not None:
+            commits.append(self.store.commits - before)
+        return done
+
+    def test_what_may_need_undoing_is_running_before_its_call(self):
+        told = []
+
+        def on_step(name, state, error):
+            # Told once committed: the store already says so.
+            told.append((name, state, self.recorded(name)))
+        self.assertTrue(self.run_unit(on_step))
+
+        # The port's revert must find it after a crash: RUNNING first.
+        self.assertEqual(states.RUNNING, self.seen['port'])
+        # A look-up is run again after a crash anyway: no RUNNING write.
+        self.assertEqual(states.PENDING, self.seen['network'])
+        self.assertEqual(states.PENDING, self.seen['port.check'])
+        self.assertIn(('port', states.RUNNING, states.RUNNING), told)
+        for name in ('network', 'port', 'port.check'):
+            self.assertIn((name, states.SUCCESS, states.SUCCESS), told)
+        # Every step still has its start and end times.
+        for row in self.store.job_steps(self.book.uuid):
+            self.assertLessEqual(row['started_at'], row['finished_at'],
+                                 row['name'])
+
+    def test_a_step_s_end_and_the_next_start_share_a_commit(self):
+        commits = []
+        self.assertTrue(self.run_unit(commits=commits))
+        # The unit RUNNING with the network look-up started; its end with
+        # the port RUNNING; the port's end; the check's end with the
+        # unit's SUCCESS.
+        self.assertEqual([4], commits)
