@@ -88,12 +88,29 @@ def bind(flow, ctx):
 
 def _injected(storage, name):
     """Whether a unit's storage holds the injected value ``name``."""
-    from taskflow import exceptions as tf_exc
     try:
         storage.fetch(name)
-    except tf_exc.NotFound:
+    except (tf_exc.NotFound, tf_exc.DisallowedAccess):
         return False
     return True
+
+
+def _inject(storage, values):
+    """Give a unit's steps ``values``, durably, in one commit.
+
+    Taskflow first records the atom that holds injected values, then its
+    values: two writes, and a crash between them left a holder without a
+    value, which every later read of the unit refused.  Such a holder (of
+    a version that did not make them one commit) is completed.
+    """
+    with storage.together():
+        try:
+            state = storage.get_atom_state(storage.injector_name)
+        except tf_exc.NotFound:
+            state = states.SUCCESS  # none yet: Taskflow makes it
+        if state != states.SUCCESS:
+            storage.save(storage.injector_name, {}, states.SUCCESS)
+        storage.inject(values)
 
 
 def describe_failure(failure):
@@ -699,7 +716,7 @@ class _JobRun(object):
                  'validated': True})
         if 'job_id' in flow.requires and (fresh or not _injected(
                 engine.storage, 'job_id')):
-            engine.storage.inject({'job_id': self.job.id})
+            _inject(engine.storage, {'job_id': self.job.id})
         if prepare or fd.state not in (None, states.PENDING, states.RUNNING,
                                        states.SUSPENDED):
             # Preparing the engine also resets a unit that was reverted.

@@ -6,7 +6,9 @@ import threading
 import time
 
 import fixtures
+from oslo_utils import uuidutils
 from taskflow.patterns import linear_flow
+from taskflow.persistence import models
 from taskflow import states
 from taskflow import task
 
@@ -634,3 +636,55 @@ class TestAtomNames(base.TestCase):
         self.assertIn('local.connection.retry', names)
         self.assertIn('local.connection.active', names)
         self.assertEqual(len(names), len(set(names)))
+
+
+class _NeedsJob(task.Task):
+
+    def execute(self, job_id):
+        return job_id
+
+
+class TestInjection(base.TestCase):
+    """The job's id given to a unit's steps, whatever a crash left."""
+
+    def setUp(self):
+        super().setUp()
+        self.store = store.StateStore('sqlite:///%s/state.sqlite' % self.tmp)
+        self.store.upgrade()
+        self.addCleanup(self.store.close)
+        self.backend = self.store.taskflow_backend()
+        self.book = models.LogBook('job')
+        self.detail = models.FlowDetail('unit', uuidutils.generate_uuid())
+        self.book.add(self.detail)
+        self.backend.get_connection().save_logbook(self.book)
+
+    def storage(self):
+        """The unit's storage, as a resumed job loads it."""
+        [detail] = self.backend.get_connection().get_logbook(self.book.uuid)
+        flow = linear_flow.Flow('unit').add(_NeedsJob('step'))
+        return engines.SerialEngine(flow, detail, self.backend, {}).storage
+
+    def test_the_job_s_id_is_recorded_in_one_commit(self):
+        storage = self.storage()
+        self.assertFalse(runner._injected(storage, 'job_id'))
+        before = self.store.commits
+
+        runner._inject(storage, {'job_id': 'job-1'})
+
+        # The holder and its value: no crash can leave one without the
+        # other.
+        self.assertEqual(1, self.store.commits - before)
+        self.assertEqual('job-1', self.storage().fetch('job_id'))
+
+    def test_a_holder_left_without_its_value_is_repaired(self):
+        # As a crash between Taskflow's two writes of an injection left it.
+        holder = models.TaskDetail(self.storage().injector_name,
+                                   uuidutils.generate_uuid())
+        self.detail.add(holder)
+        self.backend.get_connection().update_flow_details(self.detail)
+        storage = self.storage()
+
+        self.assertFalse(runner._injected(storage, 'job_id'))
+        runner._inject(storage, {'job_id': 'job-1'})
+
+        self.assertEqual('job-1', self.storage().fetch('job_id'))
