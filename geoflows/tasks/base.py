@@ -143,15 +143,44 @@ class Resource(object, metaclass=abc.ABCMeta):
 # Taskflow inspects execute() and revert() for every task it builds; a job
 # of thousands of units builds thousands of tasks of a few classes.
 _ARG_MAPPINGS = {}
+#: mappings kept at most: atoms whose inputs carry a VNF's name never share
+#: one, and a conductor lives through many takeovers
+ARG_MAPPINGS_KEPT = 4096
+_BOUND_SIGNATURES = {}  # function -> a stand-in with its bound signature
+
+
+def _stand_in(executor):
+    """A function with ``executor``'s signature, as a bound method has it.
+
+    Taskflow reads the signature of a task's execute() and revert() three
+    times each per task; for a bound method, inspect.signature() derives
+    it from the function's every time.  A plain function carrying its
+    ``__signature__`` is answered at once.  Taskflow only reads it.
+    """
+    function = getattr(executor, '__func__', None)
+    if function is None:
+        return executor
+    try:
+        return _BOUND_SIGNATURES[function]
+    except KeyError:
+        pass
+
+    def stand_in(*args, **kwargs):
+        raise AssertionError('only its signature is read')
+    stand_in.__signature__ = inspect.signature(executor)
+    _BOUND_SIGNATURES[function] = stand_in
+    return stand_in
 
 
 class _ArgMappingOnce(object):
-    """Taskflow's mapping of an atom's arguments, once per shape.
+    """Taskflow's mapping of an atom's arguments, computed cheaply.
 
-    Shapes differ by the names of their inputs, which carry the VNF's name;
-    what stays the same per class is the signature of its execute() and
-    revert(), which Taskflow reads for every atom: it is kept on the
-    functions (inspect.signature() returns ``__signature__`` when set).
+    What stays the same per class is the signature of its execute() and
+    revert(), which Taskflow reads for every atom: it is kept, on the
+    functions (inspect.signature() returns ``__signature__`` when set) and
+    on a stand-in for their bound form.  Atoms of the same inputs share
+    their mapping; there are few such shapes besides those that carry a
+    VNF's name, so the mappings kept are bounded.
     """
 
     def __init_subclass__(cls, **kwargs):
@@ -170,9 +199,12 @@ class _ArgMappingOnce(object):
         try:
             mapping = _ARG_MAPPINGS[key]
         except KeyError:
-            mapping = _ARG_MAPPINGS[key] = super()._build_arg_mapping(
-                executor, requires=requires, rebind=rebind,
+            mapping = super()._build_arg_mapping(
+                _stand_in(executor), requires=requires, rebind=rebind,
                 auto_extract=auto_extract, ignore_list=ignore_list)
+            if len(_ARG_MAPPINGS) >= ARG_MAPPINGS_KEPT:
+                _ARG_MAPPINGS.clear()
+            _ARG_MAPPINGS[key] = mapping
         rebind, required, optional = mapping
         # The sets are immutable; a task may change its own rebind mapping.
         return rebind.copy(), required, optional

@@ -8,6 +8,7 @@ Ensure and Delete must do with any kind of resource).  The kind modules
 class per kind.
 """
 
+import inspect
 from unittest import mock
 
 import fixtures
@@ -601,6 +602,24 @@ class ArgMappingTest(testbase.TestCase):
         task = _Echo('a', self.SITE, inject={'value': 1})
 
         self.assertEqual(set(), set(task.requires))
+
+    def test_the_mappings_kept_are_bounded(self):
+        # Inputs that carry a VNF's name are never shared: a conductor
+        # that runs takeover after takeover must not keep them all.
+        self.useFixture(fixtures.MockPatchObject(
+            base, 'ARG_MAPPINGS_KEPT', 10))
+        for i in range(25):
+            task = _Echo('a', self.SITE, rebind={'value': 'port.%d' % i})
+            self.assertEqual({'port.%d' % i}, set(task.requires))
+            self.assertLessEqual(len(base._ARG_MAPPINGS), 10)
+
+    def test_signatures_are_those_of_the_bound_methods(self):
+        task = _Echo('a', self.SITE)
+        self.assertEqual(['value'], list(
+            inspect.signature(base._stand_in(task.execute)).parameters))
+        # Extra inputs are still refused, as Taskflow refuses them.
+        self.assertRaises(ValueError, _Echo, 'b', self.SITE,
+                          requires=['other'])
 
 
 class _Echo(base.GeoflowsTask):
