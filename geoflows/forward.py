@@ -150,6 +150,9 @@ class _Run(object):
         self.scope = [[atom.name for atom in self.shape.atoms]]
         self.storage = storage
         self.executor = executor
+        # Executors that can run a call in the caller's thread, within
+        # their cap (geoflows.runner.CallPool).
+        self.run_here = getattr(executor, 'run_here', None)
         self.on_step = on_step
         self.stop_requested = stop_requested
         self.running = {}  # future -> atom
@@ -190,8 +193,12 @@ class _Run(object):
         if self.on_step is not None:
             self.told.append((name, state, error))
 
-    def _submit(self, atom, arguments):
-        future = self.executor.submit(_call, atom, arguments)
+    def _submit(self, atom, arguments, here=False):
+        if here:
+            future = concurrent.futures.Future()
+            future.set_result(self.run_here(_call, atom, arguments))
+        else:
+            future = self.executor.submit(_call, atom, arguments)
         self.running[future] = atom
 
     def _retry(self, atom, failure):
@@ -268,13 +275,19 @@ class _Run(object):
             told, self.told = self.told, []
             for event in told:
                 self.on_step(*event)
+            # A lone step (a chain's next one) runs in this thread.
+            here = len(starting) == 1 and not self.running and \
+                self.run_here is not None
             for atom, arguments in starting:
-                self._submit(atom, arguments)
+                self._submit(atom, arguments, here)
             if not self.running:
                 break
-            finished, _ = concurrent.futures.wait(
-                list(self.running),
-                return_when=concurrent.futures.FIRST_COMPLETED)
+            if here:
+                finished = list(self.running)
+            else:
+                finished, _ = concurrent.futures.wait(
+                    list(self.running),
+                    return_when=concurrent.futures.FIRST_COMPLETED)
         if succeeded:
             return True
         return self._stop('a step failed' if not ok else

@@ -21,6 +21,7 @@ again, and find what their first attempt created.
 """
 
 import collections
+import dataclasses
 import logging
 import os
 import queue
@@ -79,11 +80,37 @@ def atom_names(flow):
     return [atom.name for atom in iter_atoms(flow)]
 
 
-def bind(flow, ctx):
-    """Bind every task of ``flow`` to ``ctx`` (see geoflows.context)."""
-    for atom in iter_atoms(flow):
+def bind(flow, ctx, atoms=None):
+    """Bind every task of ``flow`` to ``ctx`` (see geoflows.context).
+
+    ``atoms``: the flow's, when already listed.
+    """
+    for atom in iter_atoms(flow) if atoms is None else atoms:
         if hasattr(atom, 'bind'):
             atom.bind(ctx)
+
+
+class CallPool(futurist.ThreadPoolExecutor):
+    """The steps' pool: at most ``max_workers`` calls at once, all told.
+
+    A lean unit whose next step is the only one it has to run runs that
+    step in its own thread (:meth:`run_here`), in one of the same slots:
+    a chain of steps (most of a VNF's takeover, after its look-ups) is
+    spared a hand-off to a pool thread and back per step, and the sites
+    still see no more calls at once than ``max_parallel_calls``.
+    """
+
+    def __init__(self, max_workers):
+        super().__init__(max_workers=max_workers)
+        self._slots = threading.Semaphore(max_workers)
+
+    def submit(self, fn, *args, **kwargs):
+        return super().submit(self.run_here, fn, *args, **kwargs)
+
+    def run_here(self, fn, *args, **kwargs):
+        """``fn(*args, **kwargs)`` in the caller's thread, in a slot."""
+        with self._slots:
+            return fn(*args, **kwargs)
 
 
 def _injected(storage, name):
@@ -185,7 +212,7 @@ class Runner(object):
     """Starts, resumes, reverts and aborts jobs on one state store."""
 
     def __init__(self, store, clouds, secret_resolver, options,
-                 max_parallel_units=16, max_parallel_calls=32,
+                 max_parallel_units=128, max_parallel_calls=32,
                  abort_poll_interval=1.0, keep_on_failure=False, owner=None,
                  call_caps=None):
         self.store = store
@@ -207,8 +234,7 @@ class Runner(object):
         # units (each blocks in its engine), the other runs their steps.
         self.unit_pool = futurist.ThreadPoolExecutor(
             max_workers=max_parallel_units)
-        self.call_pool = futurist.ThreadPoolExecutor(
-            max_workers=max_parallel_calls)
+        self.call_pool = CallPool(max_parallel_calls)
         secrets.install_log_masking()
         self.context = context.Context(clouds, store, secret_resolver,
                                        call_caps=call_caps)
@@ -425,11 +451,15 @@ class Runner(object):
                 self._runs[job.id] = starting
             try:
                 now = store_mod.utcnow()
-                self.store.update_job(
-                    job.id, state=jobs.RUNNING, mode=mode, owner=self.owner,
+                running = dict(
+                    state=jobs.RUNNING, mode=mode, owner=self.owner,
                     started_at=job.started_at or now, finished_at=None,
                     attempts=job.attempts + 1, abort_requested=None)
-                run = _JobRun(self, self.store.get_job(job.id), on_event)
+                self.store.update_job(job.id, **running)
+                # As recorded (read again, a large job's spec costs its
+                # decoding again).
+                job = dataclasses.replace(job, updated_at=now, **running)
+                run = _JobRun(self, job, on_event)
                 with self._runs_lock:
                     self._runs[job.id] = run
                 starting.started(run)
@@ -696,10 +726,14 @@ class _JobRun(object):
         return became_ready
 
     def _load(self, name, keep, prepare=True):
+        """(the unit's flow, its atoms' names, its engine, lean or not)."""
         unit = self.units[name]
         fd = self.details[name]
         flow = flows.build(unit['flow'], unit['args'], self.options)
-        bind(flow, self.runner.context)
+        # Listed once: each listing sorts every graph of the flow.
+        atoms = list(iter_atoms(flow))
+        names = [atom.name for atom in atoms]
+        bind(flow, self.runner.context, atoms)
         fresh = len(fd) == 0
         # Built directly: taskflow.engines.load() looks the engine class up
         # through entry points, which costs more than a small unit's run.
@@ -722,10 +756,10 @@ class _JobRun(object):
             # Preparing the engine also resets a unit that was reverted.
             engine.compile()
             engine.prepare()
-            return flow, engine, False
+            return flow, names, engine, False
         # The steps recorded, as preparing the engine would.
-        engine.storage.ensure_atoms(iter_atoms(flow))
-        return flow, engine, True
+        engine.storage.ensure_atoms(atoms)
+        return flow, names, engine, True
 
     def _run_lean(self, name, flow, engine):
         """Run a unit forward without Taskflow's engine (geoflows.forward).
@@ -797,8 +831,8 @@ class _JobRun(object):
             lean = flows.ENGINES.get(self.units[name]['flow']) == 'lean' \
                 and not keep
             with self._loading:
-                flow, engine, lean = self._load(name, keep,
-                                                prepare=not lean)
+                flow, names, engine, lean = self._load(name, keep,
+                                                       prepare=not lean)
             storage = engine.storage
             again = (states.FAILURE, states.REVERTED) if self.isolate \
                 else (states.FAILURE,)
@@ -808,7 +842,7 @@ class _JobRun(object):
             # inspection, or undone when failures are isolated) are
             # retried.
             for atom, (state, _intent) in storage.get_atoms_states(
-                    atom_names(flow)).items():
+                    names).items():
                 if state in again:
                     storage.set_atom_state(atom, states.PENDING)
                     storage.set_atom_intention(atom, states.EXECUTE)
@@ -864,10 +898,10 @@ class _JobRun(object):
     def _revert_unit(self, name):
         """Revert one unit; return error messages (empty on success)."""
         try:
-            flow, engine, _lean = self._load(name, keep=False)
+            flow, names, engine, _lean = self._load(name, keep=False)
             storage = engine.storage
             for atom, (state, _intent) in storage.get_atoms_states(
-                    atom_names(flow)).items():
+                    names).items():
                 if state == states.REVERT_FAILURE:
                     # Try that undo again.
                     storage.set_atom_state(atom, states.SUCCESS)

@@ -1,5 +1,8 @@
 """The lean forward run of a unit (geoflows.forward) and its hand-over."""
 
+import threading
+import time
+
 import futurist
 from oslo_utils import uuidutils
 from taskflow.patterns import graph_flow
@@ -12,6 +15,7 @@ from taskflow import task
 from geoflows import engines
 from geoflows import exceptions
 from geoflows import forward
+from geoflows import runner
 from geoflows import store as store_mod
 from geoflows.tasks import base as tasks_base
 from tests.unit import base
@@ -186,6 +190,66 @@ class TestForward(base.TestCase):
         storage.set_atom_intention('network', states.REVERT)
         self.assertFalse(forward.run(flow, storage, self.pool))
         self.assertEqual([], self.log)
+
+
+class TestForwardOnTheRunnersPool(TestForward):
+    """The same, on the runner's call pool: lone steps run in the unit."""
+
+    def setUp(self):
+        super().setUp()
+        self.pool = runner.CallPool(4)
+        self.addCleanup(self.pool.shutdown, wait=False)
+
+    def test_a_chain_runs_in_the_unit_s_thread_side_steps_in_the_pool(self):
+        threads = {}
+
+        class Where(task.Task):
+            def execute(self, **inputs):
+                threads[self.name] = threading.get_ident()
+                return self.name
+
+        def step(name, *requires):
+            return Where(name=name, provides=name, requires=list(requires))
+        flow = graph_flow.Flow('unit').add(
+            step('network'), step('flavor'), step('port', 'network'),
+            step('server', 'port', 'flavor'), step('ready', 'server'))
+
+        self.assertTrue(forward.run(flow, self.storage(flow), self.pool))
+
+        here = threading.get_ident()
+        self.assertEqual(here, threads['server'])
+        self.assertEqual(here, threads['ready'])
+        self.assertNotEqual(here, threads['network'])
+        self.assertNotEqual(here, threads['flavor'])
+
+
+class TestCallPool(base.TestCase):
+
+    def test_calls_here_and_in_the_pool_share_the_cap(self):
+        pool = runner.CallPool(3)
+        self.addCleanup(pool.shutdown, wait=False)
+        lock = threading.Lock()
+        now = []
+        most = []
+
+        def call():
+            with lock:
+                now.append(1)
+                most.append(len(now))
+            time.sleep(0.01)
+            with lock:
+                now.pop()
+        futures = [pool.submit(call) for _ in range(6)]
+        threads = [threading.Thread(target=pool.run_here, args=(call,))
+                   for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        for future in futures:
+            future.result()
+        self.assertEqual(12, len(most))
+        self.assertLessEqual(max(most), 3)
 
 
 class _LookUp(task.Task):
