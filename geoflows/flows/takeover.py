@@ -150,8 +150,10 @@ def vnf(spec, options):
     # needs, so it comes after every step (each provides one).  A graph
     # inside a chain would cost a second pass of Taskflow's compiler over
     # the whole unit.
-    return graph_flow.Flow('takeover-vnf').add(*steps).add(
-        takeover_tasks.Ready('ready', spec['target'], _last_results(steps)))
+    # One add(): each add() checks every step already there again.
+    return graph_flow.Flow('takeover-vnf').add(
+        *steps, takeover_tasks.Ready('ready', spec['target'],
+                                     _last_results(steps)))
 
 
 def _last_results(steps):
