@@ -59,15 +59,18 @@ plan_opts = [
 ]
 
 runner_opts = [
-    cfg.IntOpt('max_parallel_units', default=16, min=1,
+    cfg.IntOpt('max_parallel_units', default=128, min=1,
                help='How many units of a job (one interconnect, one VNF) '
                     'run at the same time.  For large jobs, set it above '
-                    'the number of calls the sites accept at once (about '
-                    'twice): a unit busy saving its state between two '
+                    'max_parallel_calls (two to four times; a takeover '
+                    'of a thousand VNFs kept its call slots busiest at '
+                    'four): a unit busy saving its state between two '
                     'calls must not leave a call slot idle.'),
     cfg.IntOpt('max_parallel_calls', default=32, min=1,
                help='How many steps (each one OpenStack call or a few) run '
-                    'at the same time across the units of a job.'),
+                    'at the same time across the units of a job, whether '
+                    'in the runner\'s pool of as many threads or, for a '
+                    'unit\'s lone next step, in the unit\'s own thread.'),
     cfg.DictOpt('service_call_caps',
                 default={'compute': '16', 'block_storage': '16',
                          'image': '8', 'network': '32'},
