@@ -156,13 +156,12 @@ class _Site(object):
             else:
                 self.attachments[name] = list(attached)
 
-        def read(server):
-            return server.name, _call(
-                self.site, 'list the volumes of server %s' % server.name,
-                list, self.compute.volume_attachments(server))
-        if servers:
-            with futures.ThreadPoolExecutor(self.readers) as pool:
-                self.attachments.update(pool.map(read, servers))
+        self.attachments.update(self._side_by_side(
+            {server.name: ('list the volumes of server %s' % server.name,
+                           self._attached, server) for server in servers}))
+
+    def _attached(self, server):
+        return list(self.compute.volume_attachments(server))
 
 
 def compare(clouds, checkpoint, vnfs=None, site=None, standbys=False,

@@ -141,7 +141,7 @@ class Backend(base.Backend):
         with self._seen_lock:
             return self._seen.get(uuid)
 
-    def note_start(self, uuid, when=None):
+    def note_start(self, uuid):
         """Step ``uuid`` starts now, its RUNNING state not written.
 
         For steps with nothing to undo (a look-up): a crash while one runs
@@ -149,7 +149,7 @@ class Backend(base.Backend):
         after a RUNNING one; its start time is written with its end.
         """
         with self._seen_lock:
-            self._started[uuid] = when or utcnow()
+            self._started[uuid] = utcnow()
 
     @contextlib.contextmanager
     def together(self):
@@ -189,6 +189,14 @@ class Backend(base.Backend):
             return
         statements, written = batch.statements, batch.written
         batch.statements, batch.written, batch.seen = [], [], {}
+        self.commit(statements, written)
+
+    def commit(self, statements, written):
+        """Run prepared statements in one transaction; remember ``written``.
+
+        What was written is remembered only once committed, so that a
+        retried write is never skipped.
+        """
         self.store.execute(statements)
         self.remember(written)
         self.store.count_write()
@@ -360,11 +368,8 @@ class Connection(base.Connection):
         self._store.count_write()
 
     def _execute(self, statements, written):
-        if not statements or self._backend.batched(statements, written):
-            return
-        self._store.execute(statements)
-        self._backend.remember(written)
-        self._store.count_write()
+        if statements and not self._backend.batched(statements, written):
+            self._backend.commit(statements, written)
 
     def clear_all(self):
         def clear(conn):

@@ -4,7 +4,9 @@ import copy
 import os
 
 import fixtures
+from oslo_utils import uuidutils
 from oslotest import base
+from taskflow.persistence import models
 
 from geoflows import context
 from geoflows import plan as plan_mod
@@ -90,6 +92,25 @@ class TestCase(base.BaseTestCase):
     def setUp(self):
         super().setUp()
         self.tmp = self.useFixture(fixtures.TempDir()).path
+
+
+class UnitStoreTestCase(TestCase):
+    """A SQLite state store holding one job's logbook with one unit.
+
+    ``self.backend`` is the store's Taskflow backend, ``self.book`` the
+    job's logbook, ``self.detail`` the unit's (empty) flow detail.
+    """
+
+    def setUp(self):
+        super().setUp()
+        self.store = store.StateStore('sqlite:///%s/state.sqlite' % self.tmp)
+        self.store.upgrade()
+        self.addCleanup(self.store.close)
+        self.backend = self.store.taskflow_backend()
+        self.book = models.LogBook('job')
+        self.detail = models.FlowDetail('unit', uuidutils.generate_uuid())
+        self.book.add(self.detail)
+        self.backend.get_connection().save_logbook(self.book)
 
 
 class CloudTestCase(TestCase):

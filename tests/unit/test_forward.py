@@ -16,7 +16,6 @@ from geoflows import engines
 from geoflows import exceptions
 from geoflows import forward
 from geoflows import runner
-from geoflows import store as store_mod
 from geoflows.tasks import base as tasks_base
 from tests.unit import base
 
@@ -271,20 +270,11 @@ class _Make(_LookUp):
         pass
 
 
-class TestWritesOnTheStateStore(base.TestCase):
+class TestWritesOnTheStateStore(base.UnitStoreTestCase):
     """What a lean run writes, and when, in a real state store."""
 
     def setUp(self):
         super().setUp()
-        self.store = store_mod.StateStore(
-            'sqlite:///%s/state.sqlite' % self.tmp)
-        self.store.upgrade()
-        self.addCleanup(self.store.close)
-        self.backend = self.store.taskflow_backend()
-        self.book = models.LogBook('job')
-        self.detail = models.FlowDetail('unit', uuidutils.generate_uuid())
-        self.book.add(self.detail)
-        self.backend.get_connection().save_logbook(self.book)
         self.pool = futurist.ThreadPoolExecutor(max_workers=4)
         self.addCleanup(self.pool.shutdown, wait=False)
         self.seen = {}

@@ -644,19 +644,8 @@ class _NeedsJob(task.Task):
         return job_id
 
 
-class TestInjection(base.TestCase):
+class TestInjection(base.UnitStoreTestCase):
     """The job's id given to a unit's steps, whatever a crash left."""
-
-    def setUp(self):
-        super().setUp()
-        self.store = store.StateStore('sqlite:///%s/state.sqlite' % self.tmp)
-        self.store.upgrade()
-        self.addCleanup(self.store.close)
-        self.backend = self.store.taskflow_backend()
-        self.book = models.LogBook('job')
-        self.detail = models.FlowDetail('unit', uuidutils.generate_uuid())
-        self.book.add(self.detail)
-        self.backend.get_connection().save_logbook(self.book)
 
     def storage(self):
         """The unit's storage, as a resumed job loads it."""
