@@ -10,7 +10,8 @@ from geoflows import exceptions
 
 INTERCONNECT_OPERATIONS = ('interconnect.setup', 'interconnect.check',
                            'interconnect.teardown')
-PROTECTION_OPERATIONS = ('protect', 'sync', 'takeover', 'fence')
+PROTECTION_OPERATIONS = ('protect', 'sync', 'takeover', 'fence',
+                         'reprotect', 'failback')
 OPERATIONS = INTERCONNECT_OPERATIONS + PROTECTION_OPERATIONS
 
 
@@ -33,6 +34,7 @@ def options_from_config(conf):
         'image_work_dir': conf.protection.work_dir,
         'max_copies_per_site': conf.protection.max_copies_per_site,
         'fence_timeout': conf.protection.fence_timeout,
+        'failback_drain_time': conf.protection.drain_time,
         'hook_options': {'output_limit': conf.hooks.output_limit,
                          'pass_env': list(conf.hooks.pass_env)},
     }
@@ -83,6 +85,10 @@ def build_units(operation, plan, names=None, context=None, options=None):
     if operation == 'fence':
         from geoflows import takeover
         return takeover.fence_units(plan, names, context, options or {})
+    if operation in ('reprotect', 'failback'):
+        from geoflows import failback_units
+        return failback_units.build(operation, plan, names, context,
+                                    options or {})
     if operation == 'takeover':
         from geoflows import takeover_units
         return takeover_units.build(operation, plan, names, context,
@@ -103,6 +109,14 @@ def build_units(operation, plan, names=None, context=None, options=None):
                       ['interconnect:%s/%s' % (plan.name, ic.name)]),
         })
     return units
+
+
+def refuse_revert(store, job):
+    """Why ``job`` must not be reverted (a sentence), or None."""
+    if job.operation == 'failback':
+        from geoflows import failback
+        return failback.refuse_revert(store, job)
+    return None
 
 
 def finished(store, job, state, error):

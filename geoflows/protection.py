@@ -86,7 +86,8 @@ def standby_states(runner, plan):
         found = at_site(group)
         if isinstance(found, str):
             return 'unknown: %s' % found
-        newest = checkpoints_mod.latest(runner.store, plan.name, group.name)
+        newest = checkpoints_mod.latest(runner.store, plan.name, group.name,
+                                        source_site=group.primary)
         part = newest.vnfs.get(vnf.name) if newest else None
         names = [s['name'] for s in part['servers']] if part else []
         if not names:

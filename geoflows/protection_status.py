@@ -44,6 +44,9 @@ class VnfStatus:
     fence: Optional[str] = None
     #: the site running the group's VNFs after a takeover
     serving_site: Optional[str] = None
+    #: which way the group replicates: "SOURCE -> TARGET" (the DR site
+    #: to the origin after a reprotect)
+    replicates: Optional[str] = None
 
     def to_dict(self):
         return dataclasses.asdict(self)
@@ -70,7 +73,11 @@ def of_plan(store, plan, group_names=None, now=None, standbys=None):
         if group_names and group.name not in group_names:
             continue
         state = groups.get(store, plan.name, group.name)
-        newest = checkpoints.latest(store, plan.name, group.name)
+        source, target = groups.direction(state, group)
+        # The RPO of the way it replicates now (both ways have checkpoints
+        # once it was reprotected).
+        newest = checkpoints.latest(store, plan.name, group.name,
+                                    source_site=source, target_site=target)
         failed = bool(state and state.last_sync_error)
         for vnf in group.vnfs:
             part = newest.vnfs.get(vnf.name) if newest else None
@@ -88,7 +95,8 @@ def of_plan(store, plan, group_names=None, now=None, standbys=None):
                 last_sync_error=state.last_sync_error if state else None,
                 protected=bool(state and state.state == groups.PROTECTED),
                 fence=state.fence_state if state else None,
-                serving_site=state.serving_site if state else None))
+                serving_site=state.serving_site if state else None,
+                replicates='%s -> %s' % (source, target)))
     return rows
 
 

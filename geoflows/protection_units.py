@@ -9,6 +9,7 @@ rebuilds exactly the same steps.
 """
 
 from geoflows import checkpoints
+from geoflows.checkpoints import groups as groups_mod
 from geoflows.checkpoints import inventory
 from geoflows import exceptions
 from geoflows.flows import site_copy
@@ -42,10 +43,21 @@ def build(operation, plan, names, context, options):
     job_id = options.get('job_id')
     units, problems = [], []
     for group in select_groups(plan, names):
-        unfenced = not_fenced(context.store, plan, group)
-        if unfenced:
-            problems.append(unfenced)
-            continue
+        state = groups_mod.get(context.store, plan.name, group.name)
+        if state is not None and state.taken_over:
+            refused = _served_by_dr(plan, group, state, operation)
+            if refused:
+                problems.append(refused)
+                continue
+            # Reprotected: a sync replicates from the DR site to the origin.
+            from geoflows import failback
+            group = failback.reversed_group(group, state.source_site,
+                                            state.target_site)
+        else:
+            unfenced = not_fenced(context.store, plan, group)
+            if unfenced:
+                problems.append(unfenced)
+                continue
         inv = inventory.read(context.clouds, plan, group)
         problems.extend(inv.problems)
         if inv.problems:
@@ -57,6 +69,28 @@ def build(operation, plan, names, context, options):
     if problems:
         raise exceptions.PreflightError(plan, operation, problems)
     return units
+
+
+def _served_by_dr(plan, group, state, operation):
+    """(path, problem) of a protect or sync of a group its DR site runs.
+
+    None for a sync of a reprotected group (it replicates back).
+    """
+    if operation == 'sync' and state.reprotected:
+        return None
+    path = ('protection_groups', plan.group_index(group))
+    if state.reprotected:
+        return (path, 'group %s runs at site %s and replicates back to %s '
+                'since it was reprotected: it is protected again by its '
+                'failback ("geoflows failback --plan %s %s")' % (
+                    group.name, state.serving_site, state.target_site,
+                    plan.source, group.name))
+    return (path, 'group %s runs at its DR site %s since takeover job %s: '
+            'a %s from the primary would overwrite what the DR site wrote '
+            'since; replicate it back first ("geoflows reprotect --plan %s '
+            '%s"), then fail it back' % (
+                group.name, state.serving_site, state.takeover_job,
+                operation, plan.source, group.name))
 
 
 def not_fenced(store, plan, group):
@@ -71,7 +105,7 @@ def not_fenced(store, plan, group):
     state = groups_mod.get(store, plan.name, group.name)
     if state is None or state.fence_state != groups_mod.NOT_FENCED:
         return None
-    index = list(plan.protection_groups).index(group)
+    index = plan.group_index(group)
     return (('protection_groups', index), (
         'group %s is not fenced: its VNFs may still run at the primary %s '
         'since the takeover%s; fence it now that the primary answers '

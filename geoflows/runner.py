@@ -371,6 +371,9 @@ class Runner(object):
         job = self.get(job_id)
         if job.state == jobs.REVERTED:
             raise exceptions.JobError('job %s is already reverted' % job.id)
+        refused = operations.refuse_revert(self.store, job)
+        if refused:
+            raise exceptions.JobError(refused)
         return self._execute(job.id, jobs.MODE_REVERT, on_event,
                              reason='reverted on request')
 

@@ -179,7 +179,8 @@ class Scheduler(object):
 
 
 def _due(state, now):
-    return state.state == groups.PROTECTED and bool(state.sync_interval) \
+    return state.state in (groups.PROTECTED, groups.REPROTECTED) and \
+        bool(state.sync_interval) \
         and state.next_sync_at is not None and state.next_sync_at <= now
 
 

@@ -155,7 +155,8 @@ def _checkpoint_of(runner, plan, group, wanted):
                 'checkpoint %s is of group %s of plan %s, not of group %s'
                 % (found.id, found.group_name, found.plan_name, group.name))
         return found
-    found = checkpoints_mod.latest(runner.store, plan.name, group.name)
+    found = checkpoints_mod.latest(runner.store, plan.name, group.name,
+                                   source_site=group.primary)
     if found is None:
         raise exceptions.GeoflowsError(
             'group %s has no complete checkpoint: sync it first ("geoflows '
@@ -361,7 +362,8 @@ def fence_units(plan, names, context, options):
         job = _takeover_job(context.store, plan.name, group.name, state)
         spec = _unit_args(job, '%s.fence' % group.name)
         if spec is None:
-            cp = checkpoints_mod.latest(context.store, plan.name, group.name)
+            cp = checkpoints_mod.latest(context.store, plan.name, group.name,
+                                        source_site=group.primary)
             if cp is None:
                 raise exceptions.GeoflowsError(
                     'group %s has no checkpoint naming its servers: fence '

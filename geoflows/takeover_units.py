@@ -21,6 +21,10 @@ from geoflows import protection_units
 
 PLANNED = 'planned'
 DISASTER = 'disaster'
+#: the origin's half of a failback (geoflows.failback_units): like a
+#: planned takeover of the reversed group, whose source (the DR site) keeps
+#: serving: its final copies are a sync's, its servers are not stopped
+FAILBACK = 'failback'
 
 
 def build(operation, plan, names, context, options):
@@ -44,12 +48,17 @@ def build(operation, plan, names, context, options):
     return units
 
 
-def _group(plan, group, context, options, mode, problems):
-    index = list(plan.protection_groups).index(group)
+def _group(plan, group, context, options, mode, problems, retire=None):
+    """The units of a takeover of ``group`` (or the origin's failback half).
+
+    ``retire``: with FAILBACK, the unit that removes the origin's old VNFs
+    (after the final copies, before the fresh VNFs).
+    """
+    index = plan.group_index(group)
     base_path = ('protection_groups', index)
     store = context.store
     state = groups_mod.get(store, plan.name, group.name)
-    if state is not None and state.taken_over:
+    if mode != FAILBACK and state is not None and state.taken_over:
         problems.append((base_path, (
             'group %s already runs at site %s since takeover job %s; give '
             'it back first (failback), or resume that job' % (
@@ -62,12 +71,13 @@ def _group(plan, group, context, options, mode, problems):
                                    'quota'):
             context.clouds.compute(target).get_limits()
     except exceptions.SiteError as e:
-        problems.append((base_path + ('dr',), '%s; a takeover needs the DR '
-                         'site' % e))
+        problems.append((base_path + ('dr',), '%s; %s' % (
+            e, 'a failback needs the origin it goes back to' if
+            mode == FAILBACK else 'a takeover needs the DR site')))
         return []
     job_id = options['job_id']
     tag = checkpoints.checkpoint_id(job_id)[:8]
-    if mode == PLANNED:
+    if mode in (PLANNED, FAILBACK):
         inv = inventory.read(context.clouds, plan, group, check_target=False)
         if inv.problems:
             problems.extend(inv.problems)
@@ -113,7 +123,7 @@ def _group(plan, group, context, options, mode, problems):
     lock = ['protection:%s/%s' % (plan.name, group.name)]
     units = []
     first = []
-    if mode == PLANNED:
+    if mode in (PLANNED, FAILBACK):
         # Like a sync: the group's metadata applied to the DR site and the
         # job's own checkpoint opened, then each VNF's final copies.
         units.append({'name': group.name, 'flow': 'sync.group',
@@ -132,7 +142,10 @@ def _group(plan, group, context, options, mode, problems):
                 plan, group, inv, vnf_docs[vnf.name], tag,
                 checkpoints.isoformat(checkpoints.utcnow()))
             spec['unit'] = '%s/%s.final' % (group.name, vnf.name)
-            units.append({'name': spec['unit'], 'flow': 'takeover.final',
+            # A failback's source serves on: copied as a sync copies, not
+            # stopped first.
+            units.append({'name': spec['unit'], 'flow': (
+                'sync.vnf' if mode == FAILBACK else 'takeover.final'),
                           'args': spec, 'after': [group.name],
                           'locks': []})
             finals.append(spec['unit'])
@@ -141,6 +154,9 @@ def _group(plan, group, context, options, mode, problems):
                       'args': dict(base, vnfs=[v.name for v in group.vnfs]),
                       'after': finals, 'locks': []})
         first = ['%s.final' % group.name]
+        if retire is not None:
+            units.append(dict(retire, after=first))
+            first = [retire['name']]
     else:
         units.append({'name': '%s.fence' % group.name,
                       'flow': 'takeover.fence',
@@ -217,6 +233,8 @@ def _group(plan, group, context, options, mode, problems):
                       'after': first, 'follows': [fence] if fence else [],
                       'locks': []})
         tail.append('%s.join' % group.name)
+    if mode == FAILBACK:
+        return units
     units.append({
         'name': '%s.done' % group.name, 'flow': 'takeover.done',
         'args': dict(base, checkpoint=checkpoint_ref, mode=mode,
@@ -238,7 +256,8 @@ def _checkpoint(store, plan, group, options, path, problems):
     wanted = options.get('checkpoint')
     try:
         checkpoint = (checkpoints.get(store, wanted) if wanted else
-                      checkpoints.latest(store, plan.name, group.name))
+                      checkpoints.latest(store, plan.name, group.name,
+                                         source_site=group.primary))
     except exceptions.GeoflowsError as e:
         problems.append((path, str(e)))
         return None

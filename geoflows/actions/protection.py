@@ -104,7 +104,8 @@ class StandbyStates(object):
     def _server_names(self, group, vnf):
         if group.name not in self._newest:
             self._newest[group.name] = checkpoints.latest(
-                self.store, self.plan.name, group.name)
+                self.store, self.plan.name, group.name,
+                source_site=group.primary)
         newest = self._newest[group.name]
         part = newest.vnfs.get(vnf.name) if newest else None
         if part and part.get('servers'):

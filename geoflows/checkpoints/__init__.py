@@ -237,8 +237,13 @@ def get(store, cid, with_vnfs=True):
 
 
 def listing(store, plan_name=None, group_name=None, states=(COMPLETE,),
-            limit=None, with_vnfs=False):
-    """Checkpoints, newest first."""
+            limit=None, with_vnfs=False, source_site=None, target_site=None):
+    """Checkpoints, newest first.
+
+    ``source_site``, ``target_site``: only those of that direction (a
+    group that replicates back to its origin since a reprotect has
+    checkpoints both ways).
+    """
     store.upgrade()
     cps, parts = tables.checkpoints, tables.checkpoint_vnfs
     query = sa.select(cps).order_by(cps.c.created_at.desc(), cps.c.id)
@@ -248,6 +253,10 @@ def listing(store, plan_name=None, group_name=None, states=(COMPLETE,),
         query = query.where(cps.c.group_name == group_name)
     if states:
         query = query.where(cps.c.state.in_(states))
+    if source_site:
+        query = query.where(cps.c.source_site == source_site)
+    if target_site:
+        query = query.where(cps.c.target_site == target_site)
     if limit:
         query = query.limit(limit)
     with store.read_engine.connect() as conn:
@@ -260,8 +269,13 @@ def listing(store, plan_name=None, group_name=None, states=(COMPLETE,),
     return [_from_row(row, found.get(row.id, ())) for row in rows]
 
 
-def latest(store, plan_name, group_name, with_vnfs=True):
-    """The newest complete checkpoint of a group, or None."""
+def latest(store, plan_name, group_name, with_vnfs=True, source_site=None,
+           target_site=None):
+    """The newest complete checkpoint of a group, or None.
+
+    ``source_site``, ``target_site``: of that direction only.
+    """
     found = listing(store, plan_name, group_name, limit=1,
-                    with_vnfs=with_vnfs)
+                    with_vnfs=with_vnfs, source_site=source_site,
+                    target_site=target_site)
     return found[0] if found else None

@@ -124,13 +124,19 @@ def keypair(obj):
             'public_key': obj.public_key, 'fingerprint': obj.fingerprint}
 
 
+#: the extra spec by which geoflows marks the flavors it makes: not the
+#: VNF's (a group replicating back reads it on the DR site's copies)
+FLAVOR_MARK = 'geoflows:owner'
+
+
 def flavor(obj, extra_specs=None):
+    specs = dict(extra_specs if extra_specs is not None
+                 else (obj.extra_specs or {}))
+    specs.pop(FLAVOR_MARK, None)
     return {'name': obj.name, 'vcpus': obj.vcpus, 'ram': obj.ram,
             'disk': obj.disk, 'ephemeral': obj.ephemeral or 0,
             'swap': obj.swap or 0, 'is_public': obj.is_public is not False,
-            'extra_specs': dict(extra_specs if extra_specs is not None
-                                else (obj.extra_specs or {})),
-            'source_id': obj.id}
+            'extra_specs': specs, 'source_id': obj.id}
 
 
 def flavor_key(captured):

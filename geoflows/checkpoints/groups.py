@@ -21,6 +21,9 @@ from geoflows.store import tables
 PROTECTED = 'protected'
 #: the DR site runs the group's VNFs since a takeover
 TAKEN_OVER = 'taken over'
+#: the DR site runs them and replicates them back (a reprotect): source
+#: and target are then the DR site and the origin
+REPROTECTED = 'reprotected'
 FENCED = 'fenced'
 NOT_FENCED = 'not fenced'
 
@@ -46,7 +49,19 @@ class GroupState:
 
     @property
     def taken_over(self):
-        return self.state == TAKEN_OVER
+        """The DR site runs the group (taken over, maybe reprotected)."""
+        return self.state in (TAKEN_OVER, REPROTECTED)
+
+    @property
+    def reprotected(self):
+        return self.state == REPROTECTED
+
+
+def direction(state, group):
+    """(source site, target site) the group replicates from and to now."""
+    if state is not None and state.reprotected:
+        return state.source_site, state.target_site
+    return group.primary, group.dr
 
 
 def _from_row(row):

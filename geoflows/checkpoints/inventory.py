@@ -55,7 +55,7 @@ def read(clouds, plan, group, source=None, target=None,
     ``source`` and ``target`` are site specs (default: the group's primary
     and DR sites).  Problems are collected, not raised.
     """
-    index = list(plan.protection_groups).index(group)
+    index = plan.group_index(group)
     inv = Inventory(index, group)
     source = source or plan.sites[group.primary].to_spec()
     target = target or plan.sites[group.dr].to_spec()

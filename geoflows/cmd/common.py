@@ -186,6 +186,47 @@ def _takeover_fields(job):
     return fields
 
 
+def _failback_fields(job):
+    """Per VNF of a failback: when it was ready, drained, on standby."""
+    from geoflows import failback
+    rows = []
+    for report in failback.reports(job):
+        for name, row in sorted(report['vnfs'].items(),
+                                key=lambda i: (i[1]['priority'], i[0])):
+            rows.append((report['group'], name, row['standby'],
+                         row['origin_ready'], row['drained'],
+                         row['standby_at'], report['serving_at'],
+                         report['seconds']))
+    fields = [('report', _FailbackColumn(rows))]
+    result = job.result or {}
+    if result.get('failed') or result.get('skipped'):
+        fields += [
+            ('failed', '\n'.join('%s: %s' % item for item in sorted(
+                result.get('failed', {}).items())) or 'none'),
+            ('skipped', '\n'.join('%s: %s' % item for item in sorted(
+                result.get('skipped', {}).items())) or 'none'),
+            ('next', 'fix the cause, then "geoflows job resume %s"; '
+                     'until the origin serves, "geoflows job revert %s" '
+                     'gives the service back to the DR site' % (
+                         job.id, job.id))]
+    return fields
+
+
+class _FailbackColumn(columns.FormattableColumn):
+
+    HEADINGS = ('group', 'VNF', 'standby', 'ready at origin (s)',
+                'drained (s)', 'on standby (s)', 'origin serves (s)',
+                'failback (s)')
+
+    def human_readable(self):
+        return _table(list(self.HEADINGS), self._value)
+
+    def machine_readable(self):
+        return [dict(zip(('group', 'vnf', 'standby', 'origin_ready',
+                          'drained', 'standby_at', 'serving_at', 'seconds'),
+                         row)) for row in self._value]
+
+
 def step_rows(steps):
     rows = []
     for step in steps:
@@ -223,6 +264,10 @@ def job_data(job, steps=None):
         values.append(FindingsColumn(
             [dict(f, interconnect=unit) for unit, report in units.items()
              for f in report.get('findings', ())]))
+    if job.operation == 'failback':
+        for name, value in _failback_fields(job):
+            names.append(name)
+            values.append(value)
     if job.operation == 'takeover':
         for name, value in _takeover_fields(job):
             names.append(name)

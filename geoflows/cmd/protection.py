@@ -111,7 +111,7 @@ class Sync(common.PlanJobCommand):
 
 STATUS_COLUMNS = ('Group', 'VNF', 'Standby', 'Checkpoint', 'Consistent at',
                   'RPO (s)', 'Target (s)', 'State', 'Standby state',
-                  'Last sync error', 'Serving site', 'Fence')
+                  'Last sync error', 'Serving site', 'Fence', 'Replicates')
 
 
 class ProtectionStatus(common.Lister):
@@ -121,7 +121,9 @@ class ProtectionStatus(common.Lister):
     achieved RPO), the target, a state (OK, AT RISK, VIOLATED), the
     standby's state at the DR site and the last sync's error; after a
     takeover, the site serving the group and whether its primary was
-    fenced ("not fenced": see "geoflows protection fence").  Exits 1
+    fenced ("not fenced": see "geoflows protection fence"); which way the
+    group replicates (from its DR site back to its origin after "geoflows
+    reprotect", forward again after "geoflows failback").  Exits 1
     when any RPO is violated.
     """
 
@@ -165,7 +167,8 @@ class ProtectionStatus(common.Lister):
         return STATUS_COLUMNS, [
             (r.group, r.vnf, r.standby, r.checkpoint, r.consistent_at,
              r.rpo, r.rpo_target, r.state, r.standby_state,
-             r.last_sync_error, r.serving_site, r.fence or '-')
+             r.last_sync_error, r.serving_site, r.fence or '-',
+             r.replicates)
             for r in rows]
 
 

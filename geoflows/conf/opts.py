@@ -258,6 +258,12 @@ protection_opts = [
                     'ports taken down, its networks removed from the '
                     'interconnect); past that the group is recorded "not '
                     'fenced" and the takeover goes on.'),
+    cfg.IntOpt('drain_time', default=10, min=0, max=3600,
+               help='Seconds a failback gives each VNF at the DR site to '
+                    'drain before it leaves its service chains, when the '
+                    'VNF has no drain hook (with one, the hook says when '
+                    'it is drained; "geoflows failback --drain-time" '
+                    'overrides this per job).'),
     cfg.StrOpt('work_dir',
                help='Directory for the data of images in transit between '
                     'two sites\' Glance (each image is downloaded there, '

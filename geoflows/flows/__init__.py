@@ -6,6 +6,7 @@ the jobs already in a state store.
 """
 
 from geoflows.flows import bench
+from geoflows.flows import failback
 from geoflows.flows import interconnect
 from geoflows.flows import protect
 from geoflows.flows import sync
@@ -30,6 +31,15 @@ FACTORIES = {
     'takeover.chain': takeover.chain,
     'takeover.join': takeover.join,
     'takeover.done': takeover.done,
+    'failback.reprotected': failback.reprotected,
+    'failback.retire': failback.retire,
+    'failback.origin': failback.origin,
+    'failback.drain': failback.drain,
+    'failback.delink': failback.delink,
+    'failback.unjoin': failback.unjoin,
+    'failback.serving': failback.serving,
+    'failback.standby': failback.standby,
+    'failback.done': failback.done,
 }
 
 # Units use Taskflow's parallel engine, but for two kinds.  'lean' ones

@@ -78,8 +78,12 @@ def items(spec, options):
 
 
 def _volume_name(server, volume):
-    return '%s-%s' % (server['name'], volume['name'] or
-                      volume['source_id'][:8])
+    name = volume['name'] or volume['source_id'][:8]
+    # A volume named after its server keeps its name: a failback, which
+    # restores the DR site's volumes at the origin, gives them back theirs.
+    if name.startswith(server['name']):
+        return name
+    return '%s-%s' % (server['name'], name)
 
 
 def vnf(spec, options):

@@ -110,6 +110,14 @@ class Plan:
                 return group
         return None
 
+    def group_index(self, group):
+        """The place of ``group`` (or a group of its name) in the plan."""
+        for i, found in enumerate(self.protection_groups):
+            if found.name == group.name:
+                return i
+        raise ValueError('plan %r has no protection group %r'
+                         % (self.name, group.name))
+
     def interconnect_spec(self, ic):
         """Everything the interconnect flows need, as JSON-able data."""
         def endpoint(role, ep):

@@ -30,7 +30,10 @@ class Application(replication.Method):
             marker=item.marker, size=item.volume['size'],
             volume_type=item.volume.get('volume_type'),
             source_id=item.volume['source_id'])
-        return [base.Probe(empty), base.Ensure(empty)]
+        from geoflows.replication import backup
+        # Attached once available, as any restored volume.
+        return [base.Probe(empty), base.Ensure(empty),
+                backup._waiting(empty, item, 'available')]
 
     def prune(self, clouds, record):
         return []

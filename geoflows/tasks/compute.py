@@ -29,7 +29,7 @@ LOG = logging.getLogger(__name__)
 MARK_KEY = 'geoflows'
 SOURCE_KEY = 'geoflows_source'
 #: Flavor extra spec of the flavors geoflows creates.
-FLAVOR_MARK = 'geoflows:owner'
+FLAVOR_MARK = capture.FLAVOR_MARK
 
 
 class Keypair(base.Resource):

@@ -171,9 +171,13 @@ class Prune(StoreTask):
 
     def execute(self, complete):
         spec = self.spec
+        # Of this direction only: a group that replicates back since a
+        # reprotect keeps its forward checkpoints for the next takeover.
         every = checkpoints.listing(
             self.store, spec['plan'], spec['group'], with_vnfs=True,
-            states=(checkpoints.COMPLETE, checkpoints.EXPIRED))
+            states=(checkpoints.COMPLETE, checkpoints.EXPIRED),
+            source_site=spec['source']['name'],
+            target_site=spec['target']['name'])
         kept, old = every[:spec['retention']], every[spec['retention']:]
         needed = set()
         for checkpoint in kept:
