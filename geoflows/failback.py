@@ -64,6 +64,23 @@ def reversed_group(group, source, target):
                    for v in group.vnfs))
 
 
+def replaced_at_origin(store, plan, group, origin):
+    """The old VNFs a failback replaces at ``origin`` (for its quota).
+
+    (group document, servers) of the newest forward checkpoint when the
+    origin is the group's primary, else None.
+    """
+    from geoflows import checkpoints
+    if origin != group.primary:
+        return None
+    forward = checkpoints.latest(store, plan.name, group.name,
+                                 source_site=group.primary)
+    if forward is None:
+        return None
+    return (forward.document['group_doc'],
+            [s for part in forward.vnfs.values() for s in part['servers']])
+
+
 def _groups(plan, names):
     from geoflows import protection_units
     return protection_units.select_groups(plan, names)

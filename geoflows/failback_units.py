@@ -100,7 +100,9 @@ def _reprotect(plan, group, context, options, problems):
                          % (origin, group.name)))
         return []
     back = failback_mod.reversed_group(group, serving, origin)
-    inv = inventory.read(context.clouds, plan, back)
+    inv = inventory.read(context.clouds, plan, back,
+                         replaced=failback_mod.replaced_at_origin(
+                             context.store, plan, group, origin))
     if inv.problems:
         problems.extend(inv.problems)
         return []

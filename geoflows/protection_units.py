@@ -44,6 +44,10 @@ def build(operation, plan, names, context, options):
     units, problems = [], []
     for group in select_groups(plan, names):
         state = groups_mod.get(context.store, plan.name, group.name)
+        unfenced = not_fenced(context.store, plan, group)
+        if unfenced and not (state is not None and state.reprotected):
+            problems.append(unfenced)
+            continue
         if state is not None and state.taken_over:
             refused = _served_by_dr(plan, group, state, operation)
             if refused:
@@ -51,14 +55,13 @@ def build(operation, plan, names, context, options):
                 continue
             # Reprotected: a sync replicates from the DR site to the origin.
             from geoflows import failback
+            replaced = failback.replaced_at_origin(
+                context.store, plan, group, state.target_site)
             group = failback.reversed_group(group, state.source_site,
                                             state.target_site)
         else:
-            unfenced = not_fenced(context.store, plan, group)
-            if unfenced:
-                problems.append(unfenced)
-                continue
-        inv = inventory.read(context.clouds, plan, group)
+            replaced = None
+        inv = inventory.read(context.clouds, plan, group, replaced=replaced)
         problems.extend(inv.problems)
         if inv.problems:
             continue

@@ -235,7 +235,7 @@ def _unit_args(job, name):
     return None
 
 
-def verify(runner, plan, groups=None, checkpoint=None):
+def verify(runner, plan, groups=None, checkpoint=None, site=None):
     """Compare the site serving each group with a checkpoint.
 
     The site is the one serving the group (its DR site after a takeover,
@@ -244,7 +244,10 @@ def verify(runner, plan, groups=None, checkpoint=None):
     warm VNFs, without the volumes a takeover gives a warm one) and the
     networks and security groups are compared with the newest checkpoint
     (cold VNFs and chains are made by the takeover).
-    ``checkpoint``: compare with this one instead (one group).  Returns per
+    ``checkpoint``: compare with this one instead (one group).  ``site``:
+    compare this site of the plan instead, every VNF and chain (an origin
+    after its failback, with a checkpoint read there before the disaster:
+    its networks by their names there).  Returns per
     group a dict: ``group``, ``site``, ``scope``, ``checkpoint`` and
     ``differences`` (sentences; none: the site is what the checkpoint
     says).
@@ -252,8 +255,22 @@ def verify(runner, plan, groups=None, checkpoint=None):
     from geoflows import verify as verify_mod
     selected = _groups(plan, groups)
     _one_group_for(checkpoint, selected)
+    if site is not None and site not in plan.sites:
+        raise exceptions.GeoflowsError(
+            'site %r is not a site of plan %r (it has: %s)' % (
+                str(site)[:64], plan.name, ', '.join(plan.sites)))
     found = []
     for group in selected:
+        if site is not None:
+            cp = _checkpoint_of(runner, plan, group, checkpoint)
+            found.append({'group': group.name, 'site': site,
+                          'scope': 'every VNF and chain',
+                          'checkpoint': cp.id,
+                          'differences': verify_mod.compare(
+                              runner.clouds, cp,
+                              site=plan.sites[site].to_spec(),
+                              at_source=cp.source_site == site)})
+            continue
         state = groups_mod.get(runner.store, plan.name, group.name)
         wanted = checkpoint
         site = None

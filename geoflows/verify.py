@@ -165,7 +165,7 @@ class _Site(object):
 
 
 def compare(clouds, checkpoint, vnfs=None, site=None, standbys=False,
-            readers=ATTACHMENT_READERS):
+            readers=ATTACHMENT_READERS, at_source=False):
     """The differences between a site and ``checkpoint``, as sentences.
 
     ``site``: default, the checkpoint's target; ``vnfs``: only these VNFs;
@@ -174,12 +174,16 @@ def compare(clouds, checkpoint, vnfs=None, site=None, standbys=False,
     by the takeover), the networks and security groups; no cold VNF and no
     chain (the takeover makes them).  ``readers``: how many compute calls
     it makes at once (callers keep it within a cap on them).
+    ``at_source``: ``site`` is the one the checkpoint was read at (an
+    origin after its failback): its networks have their own names, not
+    the DR site's.
     """
     doc = checkpoint.document
     group_doc = doc['group_doc']
     site = site or doc['target']
     marker = site_copy.marker(doc['plan'], doc['group'])
-    dr_names = {n['name']: n['dr_name'] for n in group_doc['networks']}
+    name_key = 'name' if at_source else 'dr_name'
+    dr_names = {n['name']: n[name_key] for n in group_doc['networks']}
     chains = [] if standbys else [
         chain for chain in group_doc.get('chains', ())
         if vnfs is None or _chain_vnfs(chain) & set(vnfs)]
@@ -199,7 +203,7 @@ def compare(clouds, checkpoint, vnfs=None, site=None, standbys=False,
         for server in part['servers']:
             found.extend('VNF %s: %s' % (name, text) for text in
                          _server(here, server, flavors, volumes))
-    found.extend(_networks(here, group_doc))
+    found.extend(_networks(here, group_doc, name_key))
     found.extend(_security_groups(here, group_doc))
     for chain in chains:
         found.extend(_chain(here, chain))
@@ -284,22 +288,23 @@ def _port(here, doc):
     return found
 
 
-def _networks(here, group_doc):
+def _networks(here, group_doc, name_key='dr_name'):
     found = []
     for net in group_doc['networks']:
-        network_id = here.networks.get(net['dr_name'])
+        name = net[name_key]
+        network_id = here.networks.get(name)
         if network_id is None:
-            found.append('network %s is missing' % net['dr_name'])
+            found.append('network %s is missing' % name)
             continue
         have = {s.cidr: s for s in here.subnets.get(network_id, ())}
         for sub in net['subnets']:
             subnet = have.get(sub['cidr'])
             if subnet is None:
                 found.append('network %s has no subnet %s' % (
-                    net['dr_name'], sub['cidr']))
+                    name, sub['cidr']))
             elif sub['gateway_ip'] != subnet.gateway_ip:
                 found.append('subnet %s of network %s has gateway %s, the '
-                             'checkpoint %s' % (sub['cidr'], net['dr_name'],
+                             'checkpoint %s' % (sub['cidr'], name,
                                                 subnet.gateway_ip,
                                                 sub['gateway_ip']))
     return found

@@ -6,7 +6,10 @@
 # deploy the sample VNFs in RegionOne, protect them at RegionTwo and take
 # a checkpoint; then declare RegionOne lost and take the service over in
 # RegionTwo by priority: the RTO and RPO per VNF, the DR site verified
-# against the checkpoint; stop the regions.
+# against the checkpoint; then give it back: reprotect (RegionTwo
+# replicates to RegionOne), fail back (fresh VNFs and chain in RegionOne,
+# checked, then RegionTwo drained and back to standby), both sites
+# verified; stop the regions.
 #
 #   ./tools/demo.sh            (about 9 minutes the first time, 7 after)
 #
@@ -50,6 +53,7 @@ say "Protecting them at RegionTwo (standbys for hss and pgw), one checkpoint"
 run geoflows protect --plan "$PLAN" core -c state -c duration
 run geoflows sync --plan "$PLAN" core -c state -c duration
 run geoflows protection status --plan "$PLAN"
+BEFORE_DISASTER=$(geoflows checkpoint list --plan "$PLAN" -f value -c ID | head -n 1)
 
 say "RegionOne is lost: what a takeover would take (predicted RTO)"
 run geoflows takeover --plan "$PLAN" core --dry-run --disaster -c vnfs -c verdict
@@ -58,6 +62,17 @@ say "Disaster takeover in RegionTwo, by priority (RTO and RPO per VNF)"
 run geoflows takeover --plan "$PLAN" core --disaster --confirm-primary-lost -c id -c state -c duration -c report -c verify
 
 say "RegionTwo against the checkpoint it came from"
+run geoflows protection verify --plan "$PLAN" core
+
+say "RegionOne is back: RegionTwo replicates to it (reprotect, a first sync back)"
+run geoflows reprotect --plan "$PLAN" core -c id -c state -c duration -c sync
+run geoflows protection status --plan "$PLAN" --no-dr-site
+
+say "Failback to RegionOne: fresh VNFs and chain there, checked; then RegionTwo drained, de-linked, on standby"
+run geoflows failback --plan "$PLAN" core --drain-time 2 -c id -c state -c duration -c report -c sync
+
+say "RegionOne against its checkpoint of before the disaster; RegionTwo's standbys"
+run geoflows protection verify --plan "$PLAN" core --site east --checkpoint "$BEFORE_DISASTER"
 run geoflows protection verify --plan "$PLAN" core
 
 say "All the jobs of the demo"

@@ -49,11 +49,14 @@ def _call(site, action, fn, *args, **kwargs):
 
 
 def read(clouds, plan, group, source=None, target=None,
-         check_target=True):
+         check_target=True, replaced=None):
     """The :class:`Inventory` of ``group`` at its source site.
 
     ``source`` and ``target`` are site specs (default: the group's primary
-    and DR sites).  Problems are collected, not raised.
+    and DR sites).  ``replaced``: (group document, servers) captured at the
+    target that the group's servers will replace there (an origin's old
+    VNFs, before a failback): those of them still there free their room.
+    Problems are collected, not raised.
     """
     index = plan.group_index(group)
     inv = Inventory(index, group)
@@ -68,7 +71,7 @@ def read(clouds, plan, group, source=None, target=None,
         return inv
     if check_target:
         try:
-            _check_target(clouds, group, target, inv)
+            _check_target(clouds, group, target, inv, replaced)
         except exceptions.SiteError as e:
             inv.problem(('dr',), '%s; the DR site must answer' % e)
     return inv
@@ -297,10 +300,17 @@ def _chains(inv, site, net, group, owners):
     return found
 
 
-def _check_target(clouds, group, target, inv):
+def _check_target(clouds, group, target, inv, replaced=None):
     """The DR site answers and can hold the group's servers and volumes."""
     need = need_of(inv.group_doc, [server for vnf in inv.vnfs.values()
                                    for server in vnf['servers']])
+    if replaced:
+        old_doc, old_servers = replaced
+        there = {s.id for s in _call(target, 'list the servers', list,
+                                     clouds.compute(target).servers())}
+        freed = need_of(old_doc, [s for s in old_servers
+                                  if s['source_id'] in there], volumes=[])
+        need = {k: max(0, v - freed[k]) for k, v in need.items()}
     short = quota_shortfall(clouds, target, need)
     if short:
         inv.problem(('dr',), 'the quota at DR site %r is too small for the '

@@ -211,9 +211,10 @@ class ListCheckpoints(common.Lister):
         rows = [(c.id, c.plan_name, c.group_name, c.state,
                  checkpoints.isoformat(c.consistent_at),
                  round(c.age(), 1) if c.consistent_at else None,
-                 c.target_site, len(c.vnfs)) for c in found]
+                 c.source_site, c.target_site, len(c.vnfs)) for c in found]
+        # From: the site read (the DR site, for a group replicating back).
         return (('ID', 'Plan', 'Group', 'State', 'Consistent at', 'Age (s)',
-                 'At', 'VNFs'), rows)
+                 'From', 'At', 'VNFs'), rows)
 
 
 def _add_check_argument(parser):

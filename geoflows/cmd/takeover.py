@@ -231,6 +231,10 @@ class ProtectionVerify(common.Command):
                             type=checkpoint_argument,
                             help='with one group: compare with this '
                                  'checkpoint')
+        parser.add_argument('--site', metavar='SITE',
+                            help='compare this site of the plan, every VNF '
+                                 'and chain (an origin after its failback, '
+                                 'with --checkpoint one read there before)')
         return parser
 
     def take_action(self, parsed_args):
@@ -238,7 +242,7 @@ class ProtectionVerify(common.Command):
         from geoflows import takeover
         plan = plan_mod.load(parsed_args.plan)
         found = takeover.verify(self.app.runner, plan, parsed_args.names,
-                                parsed_args.checkpoint)
+                                parsed_args.checkpoint, parsed_args.site)
         out = self.app.stdout
         differences = 0
         for group in found:

@@ -255,8 +255,12 @@ class VnfLayout(object):
 
 
 def _standby_volume_name(server, volume_doc):
-    return '%s-%s' % (server['name'], volume_doc['name'] or
-                      volume_doc['source_id'][:8])
+    name = volume_doc['name'] or volume_doc['source_id'][:8]
+    # Named after its server already: the same name (a group replicating
+    # back, then forward again, finds its standby's volume by it).
+    if name.startswith(server['name']):
+        return name
+    return '%s-%s' % (server['name'], name)
 
 
 def lookups(resources):

@@ -201,8 +201,10 @@ class RetireOld(base.GeoflowsTask):
 
 
 class VerifyOrigin(base.GeoflowsTask):
-    """The origin compared with the failback's checkpoint, before the DR
-    site changes: any difference stops the failback there."""
+    """The origin compared with the failback's checkpoint.
+
+    Before the DR site changes: any difference stops the failback there.
+    """
 
     def __init__(self, name, spec):
         super().__init__(name, spec['target'], requires=['job_id'],
@@ -541,8 +543,11 @@ def _wait_detached(cinder, volume_id, seconds=GONE_WAIT):
 
 
 class FailbackReport(base.GeoflowsTask):
-    """Per VNF: when it was ready at the origin, drained and de-linked at
-    the DR site, back to standby; the whole group's time."""
+    """The failback's timings.
+
+    Per VNF: when it was ready at the origin, drained at the DR site and
+    back to standby there; when the origin served; the whole group's time.
+    """
 
     def __init__(self, name, spec):
         super().__init__(name, spec['target'], requires=['job_id'],
@@ -580,4 +585,3 @@ class FailbackReport(base.GeoflowsTask):
                 'serving_at': at('%s.serving' % group),
                 'seconds': round((now - started).total_seconds(), 3),
                 'vnfs': vnfs}
-

@@ -49,7 +49,27 @@ class ImageCopy(base.Resource):
         found = [i for i in glance.images(**{SOURCE_PROPERTY: source_id})
                  if _properties(glance, i).get(SOURCE_PROPERTY) ==
                  source_id]
-        return base.only(found, 'copies of image %s' % source_id)
+        copy = base.only(found, 'copies of image %s' % source_id)
+        return copy or self._original(glance)
+
+    def _original(self, glance):
+        """The image the source's is a copy of, if it is at this site.
+
+        A group replicating back to its origin finds the image its
+        servers booted from there (same bytes): it is used, not copied.
+        """
+        captured = self.params['image']
+        original = captured['properties'].get(SOURCE_PROPERTY)
+        if not original:
+            return None
+        try:
+            obj = glance.get_image(original)
+        except clouds.NotFound:
+            return None
+        same = obj.checksum == captured.get('checksum') and (
+            not captured.get('hash_value') or
+            getattr(obj, 'hash_value', None) == captured['hash_value'])
+        return obj if same and obj.status == 'active' else None
 
     def create(self, glance, parents):
         captured = self.params['image']
@@ -100,6 +120,12 @@ class ImageCopy(base.Resource):
                 captured.get('hash_algo') or 'hash',
                 getattr(obj, 'hash_value', None), captured['hash_value']))
         if mismatch:
+            if not self.owned(obj, None):
+                raise exceptions.ResourceError(
+                    'image %s at site %r does not hold the bytes of the '
+                    'source\'s image %s (%s)' % (
+                        obj.id, self.site['name'], captured['source_id'],
+                        '; '.join(mismatch)))
             glance.delete_image(obj.id, ignore_missing=True)
             raise exceptions.ResourceError(
                 'the copy of image %s at site %r does not hold the source\'s'

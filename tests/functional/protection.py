@@ -175,7 +175,25 @@ class ProtectionTestCase(base.FunctionalTestCase):
             for snapshot in cinder.snapshots():
                 if ours(snapshot):
                     attempt(cinder.delete_snapshot, snapshot.id)
-        conn = self.connection('site-b')
+        # Both sites: after a failback the origin has geoflows' too.
+        for cloud_name in ('site-b', 'site-a'):
+            self._remove_marked(self.connection(cloud_name), ours, attempt,
+                                by_name=cloud_name == 'site-b')
+        if safety_net:
+            self.remove_leftovers()
+        if errors:
+            raise errors[0]
+
+    def _remove_marked(self, conn, ours, attempt, by_name):
+        """What geoflows made at one site: chains, servers, the rest."""
+        marker = self.marker()
+        # A port in a port pair cannot be deleted: the chains go first.
+        for kind in ('sfc_port_chain', 'sfc_port_pair_group',
+                     'sfc_port_pair', 'sfc_flow_classifier'):
+            for item in getattr(conn.network, kind + 's')():
+                if ours(item):
+                    attempt(getattr(conn.network, 'delete_' + kind),
+                            item.id)
         for server in conn.compute.servers():
             if ours(server):
                 attempt(conn.compute.delete_server, server.id)
@@ -194,9 +212,9 @@ class ProtectionTestCase(base.FunctionalTestCase):
             specs = conn.compute.fetch_flavor_extra_specs(flavor).extra_specs
             if marker in (specs or {}).get('geoflows:owner', ''):
                 attempt(conn.compute.delete_flavor, flavor.id)
-        for name in ('vnf-key',):
+        for name in ('vnf-key',) if by_name else ():
             attempt(conn.compute.delete_keypair, self.prefix + name)
-        for group in conn.compute.server_groups():
+        for group in conn.compute.server_groups() if by_name else ():
             if group.name == self.prefix + 'hss-group':
                 attempt(conn.compute.delete_server_group, group.id)
         net = conn.network
@@ -209,10 +227,6 @@ class ProtectionTestCase(base.FunctionalTestCase):
         for group in net.security_groups():
             if ours(group):
                 attempt(net.delete_security_group, group.id)
-        if safety_net:
-            self.remove_leftovers()
-        if errors:
-            raise errors[0]
 
 
 def _text(value):

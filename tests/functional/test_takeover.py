@@ -145,7 +145,11 @@ class TakeoverCase(protection.ProtectionTestCase):
         dr_ports = self.ports('site-b')
         for name, port in primary_ports.items():
             self.assertEqual(port, dr_ports.get(name), name)
-        net = self.connection('site-b').network
+        self.assertChainThrough('site-b')
+
+    def assertChainThrough(self, cloud_name):
+        """The sample's chain at ``cloud_name``, through its ports there."""
+        net = self.connection(cloud_name).network
         ports = {p.id: p.name for p in net.ports()}
         [chain] = [c for c in net.sfc_port_chains()
                    if c.name == self.prefix + 'edge']

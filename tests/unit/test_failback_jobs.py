@@ -125,6 +125,12 @@ class TestFailback(FailbackTestCase):
         for row in report['vnfs'].values():
             self.assertIsNotNone(row['origin_ready'])
             self.assertLessEqual(row['origin_ready'], report['serving_at'])
+        # The origin is what it was before the disaster (ids aside).
+        from geoflows import takeover
+        [verdict] = takeover.verify(self.runner, self.plan,
+                                    checkpoint=self.checkpoint.id,
+                                    site='paris')
+        self.assertEqual([], verdict['differences'])
         # Forward again.
         sync = self.runner.start('sync', self.plan)
         self.assertEqual(jobs.SUCCESS, sync.state, sync.error)

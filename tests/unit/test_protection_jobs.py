@@ -99,7 +99,7 @@ class TestProtect(ProtectionTestCase):
             self.assertEqual([ip['ip_address'] for ip in here.fixed_ips],
                              [ip['ip_address'] for ip in there.fixed_ips])
         # The hot VNF has a volume to replicate into; cold ones nothing.
-        self.assertEqual(['hss-1-hss-1-db'],
+        self.assertEqual(['hss-1-db'],
                          [v.name for v in self.lyon().block_storage.volumes()])
 
     def test_again_creates_nothing_and_revert_removes_only_its_own(self):

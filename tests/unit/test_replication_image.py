@@ -308,7 +308,7 @@ class TestImageTakeover(ImageTestCase):
         self.assertEqual(jobs.SUCCESS, job.state, job.error)
         cinder = self.lyon().block_storage
         [restored] = [v for v in cinder.volumes()
-                      if v.name == 'pgw-1-pgw-1-cfg']
+                      if v.name == 'pgw-1-cfg']
         self.assertEqual(expected, self.lyon().volume_sha256(restored.id))
         self.assertEqual('in-use', restored.status)
 

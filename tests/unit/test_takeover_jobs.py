@@ -102,7 +102,7 @@ class TestDisaster(TakeoverTestCase):
         # The restored volume holds the checkpoint's bytes.
         cinder = self.lyon().block_storage
         [restored] = [v for v in cinder.volumes()
-                      if v.name == 'pgw-1-pgw-1-cfg']
+                      if v.name == 'pgw-1-cfg']
         self.assertEqual(self.site('paris').volume_sha256(
             self.ids['pgw-1-cfg']), self.lyon().volume_sha256(restored.id))
         self.assertEqual('in-use', restored.status)
@@ -188,7 +188,7 @@ class TestDisaster(TakeoverTestCase):
         self.assertEqual(6, len(asked))
         # A volume gone from a server is seen either way.
         [fw] = [s for s in self.lyon().compute.servers() if s.name == 'fw-1']
-        [volume] = self.lyon().block_storage.volumes(name='fw-1-fw-1-logs')
+        [volume] = self.lyon().block_storage.volumes(name='fw-1-logs')
         self.lyon().compute.delete_volume_attachment(fw.id, volume.id)
         for listed in (True, False):
             self.assertIn('VNF fw: server fw-1 has 0 volumes attached, the '
@@ -351,7 +351,7 @@ class TestPlanned(TakeoverTestCase):
         cp = checkpoints.latest(self.store, 'test', 'core')
         self.assertEqual(checkpoints.checkpoint_id(job.id), cp.id)
         [restored] = [v for v in self.lyon().block_storage.volumes()
-                      if v.name == 'pgw-1-pgw-1-cfg']
+                      if v.name == 'pgw-1-cfg']
         self.assertEqual(self.site('paris').volume_sha256(volume),
                          self.lyon().volume_sha256(restored.id))
         self.assertEqual({'clean': True, 'differences': []},

@@ -24,6 +24,7 @@ group
 warnings
   complete       print bash completion command (cliff)
   conductor      Claim jobs from the jobboard and run them, until stopped
+  failback       Give reprotected groups back to their origin, service unbroken
   help           print detailed help for another command (cliff)
   interconnect check  Compare both sides of interconnects with the plan
   interconnect setup  Build interconnects on both sides
@@ -45,6 +46,7 @@ is fenced
 target
   protection verify  Compare the site serving protection groups with their \
 checkpoint
+  reprotect      Replicate protection groups back from the DR site serving them
   sync           Take a checkpoint of protection groups: metadata, hooks, data
   takeover       Take protection groups over at their DR site, by priority
 '''
