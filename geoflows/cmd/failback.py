@@ -128,9 +128,10 @@ class Failback(_GroupJob):
                                  'all (default): both')
         parser.add_argument('--drain-time', type=drain_seconds,
                             metavar='SECONDS',
-                            help='seconds each DR VNF without a drain hook '
-                                 'drains before it leaves its chains '
-                                 '(default: [protection] drain_time)')
+                            help='seconds each DR VNF drains before it '
+                                 'leaves its chains (with drain hooks: how '
+                                 'long they are asked; default: '
+                                 '[protection] drain_time)')
         return parser
 
     def wants_sync(self, parsed_args):

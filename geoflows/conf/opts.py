@@ -260,10 +260,12 @@ protection_opts = [
                     'fenced" and the takeover goes on.'),
     cfg.IntOpt('drain_time', default=10, min=0, max=3600,
                help='Seconds a failback gives each VNF at the DR site to '
-                    'drain before it leaves its service chains, when the '
-                    'VNF has no drain hook (with one, the hook says when '
-                    'it is drained; "geoflows failback --drain-time" '
-                    'overrides this per job).'),
+                    'drain before it leaves its service chains: without a '
+                    'drain hook, the time it waits; with one, how long the '
+                    'hook is asked again until it says "drained" (then '
+                    'the VNF stays in its chains and the DR site serves '
+                    'on).  "geoflows failback --drain-time" overrides it '
+                    'per job.'),
     cfg.StrOpt('work_dir',
                help='Directory for the data of images in transit between '
                     'two sites\' Glance (each image is downloaded there, '

@@ -39,8 +39,20 @@ def origin(spec, options):
 
 
 def drain(spec, options):
+    """Drain a DR VNF: its hooks asked until drained, or a drain time.
+
+    The hooks are asked until ``drain_time`` seconds passed (once at
+    least).
+    """
+    from geoflows import hooks as hooks_mod
+    from geoflows.tasks import base
     spec = dict(spec, hook_options=options.get('hook_options', {}))
-    return _one('failback-drain', steps.Drain('drain', spec))
+    if not hooks_mod.has_hooks(spec['hooks'], hooks_mod.DRAIN):
+        return _one('failback-drain', steps.DrainTime('drain', spec))
+    interval = options['ready_interval']
+    attempts = int(spec['drain_time'] // max(interval, 0.1)) + 1
+    return linear_flow.Flow('failback-drain', retry=base.PacedRetry(
+        'drain.retry', attempts, interval)).add(steps.Drain('drain', spec))
 
 
 def delink(spec, options):

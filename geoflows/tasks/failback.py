@@ -229,15 +229,12 @@ class VerifyOrigin(base.GeoflowsTask):
 
 
 class Drain(base.GeoflowsTask):
-    """Drain one DR VNF before it leaves its chains.
+    """Ask a DR VNF's ``drain`` hooks once whether it is drained.
 
-    With ``drain`` hooks: they are asked until they say "drained" (within
-    ``drain_time`` at least, or a minute); without: ``drain_time`` seconds
-    pass.  A VNF that does not drain in time fails its unit: it stays in
-    its chains, the DR site serves on.
+    ``NotReady`` while they say "not yet": a ``PacedRetry`` around it asks
+    again until its attempts run out (the VNF then stays in its chains, its
+    unit failed, the DR site serving on).
     """
-
-    INTERVAL = 1.0
 
     def __init__(self, name, spec):
         super().__init__(name, spec['target'], requires=['job_id'],
@@ -246,33 +243,32 @@ class Drain(base.GeoflowsTask):
 
     def execute(self, job_id):
         spec = self.spec
-        started = time.monotonic()
-        if not hooks_mod.has_hooks(spec['hooks'], hooks_mod.DRAIN):
-            time.sleep(spec['drain_time'])
-            return {'drained': True, 'by': 'time',
-                    'seconds': round(time.monotonic() - started, 3)}
-        bound = max(spec['drain_time'], 60)
-        attempt = 0
-        while True:
-            attempt += 1
-            payload = hooks_mod.make_payload(
-                hooks_mod.DRAIN, spec['plan'],
-                {'name': spec['vnf']['name']}, job_id, group=spec['group'],
-                attempt=attempt)
-            result = hooks_mod.run(spec['hooks'], payload, hooks_mod.DRAIN,
-                                   secret_resolver=self.ctx.secrets,
-                                   log_name=__name__,
-                                   **spec.get('hook_options', {}))
-            if result.drained:
-                return {'drained': True, 'by': 'hook', 'attempts': attempt,
-                        'seconds': round(time.monotonic() - started, 3)}
-            if time.monotonic() - started >= bound:
-                raise exceptions.ResourceError(
-                    'VNF %s at site %r did not drain within %ds (its drain '
-                    'hooks never said "drained"): it stays in its chains; '
-                    'resume the failback once it can drain' % (
-                        spec['vnf']['name'], self.site['name'], bound))
-            time.sleep(self.INTERVAL)
+        payload = hooks_mod.make_payload(
+            hooks_mod.DRAIN, spec['plan'], {'name': spec['vnf']['name']},
+            job_id, group=spec['group'])
+        result = hooks_mod.run(spec['hooks'], payload, hooks_mod.DRAIN,
+                               secret_resolver=self.ctx.secrets,
+                               log_name=__name__,
+                               **spec.get('hook_options', {}))
+        if not result.drained:
+            raise exceptions.NotReady(
+                'VNF %s at site %r is not drained yet (its drain hooks '
+                'say so)' % (spec['vnf']['name'], self.site['name']))
+        return {'drained': True, 'by': 'hook',
+                'at': checkpoints.isoformat(checkpoints.utcnow())}
+
+
+class DrainTime(base.GeoflowsTask):
+    """A DR VNF without a drain hook is given ``drain_time`` seconds."""
+
+    def __init__(self, name, spec):
+        super().__init__(name, spec['target'], provides=name)
+        self.spec = spec
+
+    def execute(self):
+        time.sleep(self.spec['drain_time'])
+        return {'drained': True, 'by': 'time',
+                'seconds': self.spec['drain_time']}
 
 
 def _pair_name(pair):

@@ -196,6 +196,59 @@ class TestFailback(FailbackTestCase):
         e = self.assertRaises(exceptions.PreflightError, self.failback)
         self.assertIn('over its RPO', str(e))
 
+    def drain_plan(self, answers):
+        """The plan with a drain hook on pgw; its calls logged.
+
+        The hook answers ``answers`` in turn, then the last one again.
+        """
+        import os
+        import stat
+        from tests.unit import test_takeover_jobs as jobs_tests
+        state = os.path.join(self.tmp, 'drain-count')
+        log = os.path.join(self.tmp, 'drain.log')
+        script = os.path.join(self.tmp, 'drain.sh')
+        cases = ''.join('  %d) echo \'{"drained": %s}\' ;;\n' % (
+            i + 1, 'true' if a else 'false') for i, a in enumerate(answers))
+        with open(script, 'w') as f:
+            f.write('#!/bin/sh\nn=$(( $(cat %s 2>/dev/null || echo 0) + 1 ))'
+                    '\necho $n > %s\necho "$GEOFLOWS_VNF $n" >> %s\n'
+                    'case $n in\n%s  *) echo \'{"drained": %s}\' ;;\nesac\n'
+                    % (state, state, log, cases,
+                       'true' if answers[-1] else 'false'))
+        os.chmod(script, stat.S_IRWXU)
+        self.drain_log = log
+        return jobs_tests.make_plan(hooks={'pgw': {'drain': [
+            {'command': [script]}]}})
+
+    def test_a_drain_hook_is_asked_until_drained(self):
+        self.plan = self.drain_plan([False, False, True])
+        job = self.failback(drain_time=30)
+        self.assertEqual(jobs.SUCCESS, job.state, job.error)
+        with open(self.drain_log) as f:
+            self.assertEqual(['pgw 1', 'pgw 2', 'pgw 3'],
+                             f.read().splitlines())
+        steps = self.steps(job)
+        self.assertLess(steps[('core/pgw.drain', 'drain')]['finished_at'],
+                        steps[('core.delink.edge', 'chain')]['started_at'])
+
+    def test_a_vnf_that_never_drains_stays_in_its_chain(self):
+        self.plan = self.drain_plan([False])
+        job = self.failback(drain_time=0.05)
+        self.assertEqual(jobs.PARTIAL, job.state, job.error)
+        self.assertIn('core/pgw.drain', job.result['failed'])
+        self.assertIn('core.delink.edge', job.result['skipped'])
+        self.assertIn('core.serving', job.result['skipped'])
+        # The DR site serves on, its chain whole; the origin is built.
+        self.assertEqual({'edge'}, self.chains(self.lyon()))
+        self.assertEqual([], self.lyon().sfc_violations)
+        state = groups.get(self.store, 'test', 'core')
+        self.assertEqual(groups.REPROTECTED, state.state)
+        # Reverted: the origin's fresh VNFs go, the DR site is untouched.
+        reverted = self.runner.revert(job.id)
+        self.assertEqual(jobs.REVERTED, reverted.state, reverted.error)
+        self.assertEqual(set(), set(self.marked(self.paris())))
+        self.assertEqual({'edge'}, self.chains(self.lyon()))
+
     def test_params_are_bounded(self):
         for bad in ({'stage': 'half'}, {'drain_time': -1},
                     {'drain_time': 10 ** 6}, {'drain_time': True},
