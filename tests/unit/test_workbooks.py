@@ -63,7 +63,8 @@ class TestWorkbooks(base.TestCase):
     def test_the_parser_rejects_a_broken_workbook(self):
         # The check above cannot pass by accident: a task that goes to an
         # unknown task is refused.
-        with open(WORKBOOKS[0]) as f:
+        with open(os.path.join(base.REPO, 'workbooks',
+                               'geoflows.interconnect.v1.yaml')) as f:
             text = f.read().replace('- run_job\n', '- no_such_task\n', 1)
         self.assertRaises(mistral_exc.MistralException,
                           parser.get_workbook_spec_from_yaml, text)
@@ -416,3 +417,247 @@ class TestTakeoverWorkbook(base.TestCase):
             'within 60s', evaluate(fence.get_tasks()['report_not_fenced']
                                    .get_input()['error_data'],
                                    {'report': found})['message'])
+
+
+FAILBACK = os.path.join(base.REPO, 'workbooks', 'geoflows.failback.v1.yaml')
+
+
+def failback_report(**changes):
+    """What geoflows.failback.report returns, in short."""
+    data = {'job': 'j-2', 'plan': 'dr', 'stage': 'delink',
+            'state': 'SUCCESS', 'complete': True, 'incomplete': [],
+            'origin_checked': ['core'], 'origin_serves': ['core'],
+            'failed': {}, 'skipped': {}, 'next': None}
+    data.update(changes)
+    return data
+
+
+def targets(task):
+    """[(target, condition or None)] of a task's on-success."""
+    on_success = task.get_on_success()
+    return [(t, c or None) for t, c, _p in on_success.get_next()] \
+        if on_success else []
+
+
+class TestFailbackWorkbook(base.TestCase):
+
+    def tasks(self, name):
+        return workflow(FAILBACK, name).get_tasks()
+
+    def test_its_workflows(self):
+        self.assertEqual(
+            {'reprotect', 'failback', 'report'},
+            {w.get_name() for w in spec_of(FAILBACK).get_workflows()})
+
+    def test_conventions_of_the_takeover_workbook(self):
+        # Safe to run again, retried only when Mistral lost the action (a
+        # text error), the error published for the execution's message.
+        for wf in spec_of(FAILBACK).get_workflows():
+            defaults = wf.get_task_defaults()
+            self.assertTrue(defaults.get_safe_rerun(), wf.get_name())
+            for task in wf.get_tasks():
+                where = '%s.%s' % (wf.get_name(), task.get_name())
+                self.assertIn('error', published_on_error(task), where)
+                # (Validating the plan, read only, is not retried.)
+                if task.get_action_name().startswith('geoflows.') and \
+                        task.get_name() != 'validate_plan':
+                    retry = task.get_policies().get_retry()
+                    self.assertIsNotNone(retry, where)
+                    self.assertEqual('<% isDict(task().result) %>',
+                                     retry.get_break_on(), where)
+
+    def test_reprotect_then_the_first_reverse_sync(self):
+        from geoflows import operations
+        tasks = self.tasks('reprotect')
+        self.assertEqual([('reprotect', None)],
+                         targets(tasks['validate_plan']))
+        self.assertEqual([('first_sync', None)], targets(tasks['reprotect']))
+        self.assertEqual([], targets(tasks['first_sync']))
+        reprotect = tasks['reprotect']
+        self.assertEqual('geoflows.failback.reprotect',
+                         reprotect.get_action_name())
+        self.assertEqual('<% $.to %>', reprotect.get_input()['to'])
+        self.assertIn('to', workflow(FAILBACK, 'reprotect').get_input())
+        sync = tasks['first_sync']
+        self.assertEqual('geoflows.job.start', sync.get_action_name())
+        inputs = sync.get_input()
+        self.assertIn(inputs['operation'], operations.OPERATIONS)
+        self.assertEqual(('sync', '<% $.groups %>'),
+                         (inputs['operation'], inputs['names']))
+        output = workflow(FAILBACK, 'reprotect').get_output()
+        context = {'report': {'id': 'j-1'}, 'job_id': 'j-1',
+                   'sync': {'id': 'j-2'}, 'sync_job_id': 'j-2'}
+        self.assertEqual(('j-1', 'j-2'), (evaluate(output['job_id'], context),
+                                          evaluate(output['sync_job_id'],
+                                                   context)))
+
+    def path(self, name, start, **context):
+        """The tasks run from ``start``, the conditions on ``context``."""
+        tasks = self.tasks(name)
+        found = [start]
+        while True:
+            nexts = [t for t, c in targets(tasks[found[-1]])
+                     if c is None or evaluate(c, context)]
+            if not nexts:
+                return found
+            self.assertEqual(1, len(nexts), (found, nexts))
+            found.append(nexts[0])
+
+    def test_failback_origin_decision_delink_sync_report(self):
+        done = {'delink_only': False, 'origin_state': 'SUCCESS',
+                'delink_state': 'SUCCESS', 'report': failback_report()}
+        self.assertEqual(['validate_plan', 'build_origin', 'approve_delink',
+                          'delink', 'forward_sync', 'report'],
+                         self.path('failback', 'validate_plan', **done))
+        # Without the origin job: straight to the decision.
+        self.assertEqual(['validate_plan', 'approve_delink', 'delink',
+                          'forward_sync', 'report'], self.path(
+            'failback', 'validate_plan', **dict(done, delink_only=True)))
+        # A PARTIAL origin or de-link: its report, then the failure.
+        partial = dict(done, report=failback_report(
+            state='PARTIAL', complete=False, incomplete=['core']))
+        self.assertEqual(['validate_plan', 'build_origin', 'report',
+                          'report_incomplete'], self.path(
+            'failback', 'validate_plan', **dict(partial,
+                                                origin_state='PARTIAL')))
+        self.assertEqual(['validate_plan', 'build_origin', 'approve_delink',
+                          'delink', 'report', 'report_incomplete'],
+                         self.path('failback', 'validate_plan',
+                                   **dict(partial, delink_state='PARTIAL')))
+        tasks = self.tasks('failback')
+        self.assertEqual('std.async_noop',
+                         tasks['approve_delink'].get_action_name())
+        # The only way to the de-link is the decision's success.
+        for task in tasks:
+            if 'delink' in [t for t, _c in targets(task)]:
+                self.assertEqual('approve_delink', task.get_name())
+        for name, stage in (('build_origin', 'origin'), ('delink', 'delink')):
+            self.assertEqual('geoflows.failback.start',
+                             tasks[name].get_action_name())
+            self.assertEqual(stage, tasks[name].get_input()['stage'])
+        self.assertEqual('<% $.drain_time %>',
+                         tasks['delink'].get_input()['drain_time'])
+        self.assertEqual(('geoflows.job.start', 'sync'), (
+            tasks['forward_sync'].get_action_name(),
+            tasks['forward_sync'].get_input()['operation']))
+        self.assertEqual('geoflows.failback.report',
+                         tasks['report'].get_action_name())
+        self.assertEqual(False,
+                         workflow(FAILBACK, 'failback').get_input()[
+                             'delink_only'])
+
+    def test_outputs_name_the_jobs_and_the_next_command(self):
+        wf = workflow(FAILBACK, 'failback')
+        for key in ('report', 'job_id', 'origin_job_id', 'sync_job_id',
+                    'next'):
+            self.assertIn(key, wf.get_output())
+            self.assertIn(key, wf.get_output_on_error())
+        self.assertEqual({'error': 'no', 'report': None, 'job_id': None,
+                          'origin_job_id': None, 'sync_job_id': None,
+                          'next': None},
+                         evaluate(wf.get_output_on_error(), {'error': 'no'}))
+        self.assertEqual({'error': 'no', 'report': None, 'job_id': None,
+                          'sync_job_id': None, 'next': None}, evaluate(
+            workflow(FAILBACK, 'reprotect').get_output_on_error(),
+            {'error': 'no'}))
+        context = {'report': failback_report(next='do it'), 'job_id': 'j-2',
+                   'sync_job_id': 'j-3'}
+        self.assertEqual((None, 'do it'), (
+            evaluate(wf.get_output()['origin_job_id'], context),
+            evaluate(wf.get_output()['next'], context)))
+
+    def test_a_refused_delink_says_why_and_what_stays(self):
+        decision = self.tasks('failback')['approve_delink']
+        published = published_on_error(decision)
+        for result in ({'reason': 'the busy hour'}, 'the busy hour'):
+            self.assertEqual(
+                'de-link of plan dr from its DR site not approved: the busy '
+                'hour (the DR site still serves; the origin built by '
+                'failback job j-1 stays ready)',
+                evaluate_task(published['error'], result, {
+                    'plan_name': 'dr', 'origin_job_id': 'j-1'}))
+            self.assertEqual(
+                'de-link of plan dr from its DR site not approved: the busy '
+                'hour (nothing was changed)',
+                evaluate_task(published['error'], result, {
+                    'plan_name': 'dr'}))
+        self.assertEqual(
+            'the DR site still serves: run the failback workflow with '
+            'delink_only: true when it may let go, or undo the origin with '
+            '"geoflows job revert j-1"',
+            evaluate_task(published['next'], None, {'origin_job_id': 'j-1'}))
+        self.assertEqual(
+            'the DR site still serves: run the failback workflow with '
+            'delink_only: true when it may let go',
+            evaluate_task(published['next'], None, {}))
+
+    def test_a_failed_job_gives_its_id_and_what_to_do(self):
+        failed = {'message': 'geoflows job j-1 ... ended REVERTED',
+                  'kind': 'JobFailed', 'job': {'id': 'j-1'}}
+        refused = {'message': 'the old VNFs of group core still run',
+                   'kind': 'PreflightError'}
+        for wf, name in (('reprotect', 'reprotect'),
+                         ('failback', 'build_origin'),
+                         ('failback', 'delink')):
+            published = published_on_error(self.tasks(wf)[name])
+            self.assertEqual((failed, 'j-1', failed['message']), tuple(
+                evaluate_task(published[key], failed, {})
+                for key in ('error', 'job_id', 'next')), name)
+            self.assertEqual((None, refused['message']), tuple(
+                evaluate_task(published[key], refused, {})
+                for key in ('job_id', 'next')), name)
+            self.assertEqual((None, None), tuple(
+                evaluate_task(published[key], 'Heartbeat was not received',
+                              {}) for key in ('job_id', 'next')), name)
+
+    def test_a_failed_sync_names_the_job_before_it(self):
+        busy = {'message': 'a sync of group core runs (job j-9)',
+                'kind': 'JobBusy'}
+        first = published_on_error(self.tasks('reprotect')['first_sync'])
+        self.assertEqual(
+            'the groups replicate back since reprotect job j-1; their first '
+            'reverse sync did not succeed: a sync of group core runs (job '
+            'j-9); run the sync workflow of geoflows.protection.v1 (or '
+            '"geoflows sync") before a failback',
+            evaluate_task(first['next'], busy, {'job_id': 'j-1'}))
+        forward = published_on_error(self.tasks('failback')['forward_sync'])
+        self.assertEqual(
+            'the origin serves since failback job j-2; its first forward '
+            'sync did not succeed; run the sync workflow of '
+            'geoflows.protection.v1 (or "geoflows sync"), and the report '
+            'workflow with job_id j-2',
+            evaluate_task(forward['next'], 'Heartbeat was not received',
+                          {'job_id': 'j-2'}))
+        self.assertEqual('j-9', evaluate_task(
+            forward['sync_job_id'], dict(busy, job={'id': 'j-9'}), {}))
+
+    def test_an_incomplete_failback_fails_with_the_next_command(self):
+        tasks = self.tasks('failback')
+        [(target, condition)] = targets(tasks['report'])
+        self.assertEqual('report_incomplete', target)
+        fail = tasks['report_incomplete']
+        self.assertEqual('std.fail', fail.get_action_name())
+        self.assertFalse(evaluate(condition, {'report': failback_report()}))
+        partial = {'job_id': 'j-1', 'report': failback_report(
+            job='j-1', stage='origin', state='PARTIAL', complete=False,
+            incomplete=['core'], origin_checked=[],
+            next='fix what failed, then "geoflows job resume j-1"')}
+        self.assertTrue(evaluate(condition, partial))
+        self.assertEqual({
+            'kind': 'FailbackIncomplete', 'job': 'j-1',
+            'message': 'failback job j-1 (stage origin) of plan dr ended '
+                       'PARTIAL; origin not checked: core; next: fix what '
+                       'failed, then "geoflows job resume j-1"'},
+            evaluate(fail.get_input()['error_data'], partial))
+        delink = {'job_id': 'j-2', 'report': failback_report(
+            state='PARTIAL', complete=False, incomplete=['core', 'edge'])}
+        self.assertEqual(
+            'failback job j-2 (stage delink) of plan dr ended PARTIAL; not '
+            'given back: core, edge',
+            evaluate(fail.get_input()['error_data'], delink)['message'])
+
+    def test_the_report_workflow(self):
+        report = workflow(FAILBACK, 'report')
+        self.assertEqual({'job_id', 'plan_file'}, set(report.get_input()))
+        self.assertEqual('geoflows.failback.report', report.get_tasks()[
+            'report'].get_action_name())

@@ -42,12 +42,14 @@ WORKBOOKS=$("$MISTRAL_VENV/bin/python" -c 'import sys; print(sys.prefix)')/share
 openstack workbook create "$WORKBOOKS/geoflows.interconnect.v1.yaml"
 openstack workbook create "$WORKBOOKS/geoflows.protection.v1.yaml"
 openstack workbook create "$WORKBOOKS/geoflows.takeover.v1.yaml"
+openstack workbook create "$WORKBOOKS/geoflows.failback.v1.yaml"
 
 # [workbook-update]
 WORKBOOKS=$("$MISTRAL_VENV/bin/python" -c 'import sys; print(sys.prefix)')/share/geoflows/workbooks
 openstack workbook update "$WORKBOOKS/geoflows.interconnect.v1.yaml"
 openstack workbook update "$WORKBOOKS/geoflows.protection.v1.yaml"
 openstack workbook update "$WORKBOOKS/geoflows.takeover.v1.yaml"
+openstack workbook update "$WORKBOOKS/geoflows.failback.v1.yaml"
 
 # [run-inline]
 # The plan as YAML text in the input, from a JSON file (Python's standard
@@ -124,5 +126,18 @@ openstack workflow execution create geoflows.takeover.v1.disaster \
 # output job_id of the takeover's execution).
 openstack workflow execution create geoflows.takeover.v1.report \
     "{\"job_id\": \"$JOB_ID\"}"
+
+# [failback-reprotect]
+# After the takeover: group core replicates back to its primary, and a
+# first reverse sync runs.
+openstack workflow execution create geoflows.failback.v1.reprotect \
+    "{\"plan_file\": \"$PLAN_FILE\", \"groups\": [\"core\"]}"
+
+# [failback]
+# Give group core back: the origin is built and checked, then the
+# execution waits for the decision "approve de-link" (task approve_delink:
+# see decision-find) before the DR site is drained and de-linked.
+openstack workflow execution create geoflows.failback.v1.failback \
+    "{\"plan_file\": \"$PLAN_FILE\", \"groups\": [\"core\"]}"
 
 # [end]
