@@ -255,3 +255,62 @@ class TestFailback(FailbackTestCase):
                     {'drain_time': 'x'}):
             self.assertRaises(exceptions.GeoflowsError,
                               failback.failback_params, **bad)
+
+
+class TestFailbackToAnotherSite(test_takeover_jobs.TakeoverTestCase):
+    """The primary is gone for good: the group goes back to a new site."""
+
+    def setUp(self):
+        import yaml
+
+        from geoflows.testing import sample
+        from tests.unit import base
+        super(test_takeover_jobs.TakeoverTestCase, self).setUp()
+        data = base.plan_data()
+        data['sites']['nice'] = {'cloud': 'telco', 'region': 'nice'}
+        # No interconnect reaches nice yet: the group has none.
+        data.update(yaml.safe_load(sample.group_yaml(primary='paris',
+                                                     dr='lyon')))
+        self.plan = base.make_plan(data)
+        for operation in ('protect', 'sync'):
+            job = self.runner.start(operation, self.plan)
+            self.assertEqual(jobs.SUCCESS, job.state, job.error)
+        job = self.runner.start('takeover', self.plan, params=DISASTER)
+        self.assertEqual(jobs.SUCCESS, job.state, job.error)
+
+    def test_reprotected_to_nice_then_given_back_there(self):
+        job = self.runner.start('reprotect', self.plan,
+                                params={'to': 'nice'})
+        self.assertEqual(jobs.SUCCESS, job.state, job.error)
+        state = groups.get(self.store, 'test', 'core')
+        self.assertEqual(('lyon', 'nice'), (state.source_site,
+                                            state.target_site))
+        sync = self.runner.start('sync', self.plan)
+        self.assertEqual(jobs.SUCCESS, sync.state, sync.error)
+        job = self.runner.start('failback', self.plan,
+                                params={'drain_time': 0})
+        self.assertEqual(jobs.SUCCESS, job.state, job.error)
+        nice = self.site('nice')
+        self.assertEqual({'hss-1', 'hss-2', 'pgw-1', 'pgw-2', 'fw-1',
+                          'fw-2'}, {s.name for s in nice.compute.servers()})
+        self.assertEqual(['edge'], [c.name for c in
+                                    nice.network.sfc_port_chains()])
+        self.assertEqual([], list(self.lyon().network.sfc_port_chains()))
+        # The old primary is left as it was: stopped, not removed.
+        self.assertEqual({'SHUTOFF'}, {s.status for s in
+                                       self.site('paris').compute.servers()})
+        state = groups.get(self.store, 'test', 'core')
+        self.assertEqual((groups.PROTECTED, 'nice', 'lyon'), (
+            state.state, state.source_site, state.target_site))
+
+    def test_an_unfenced_old_primary_is_refused(self):
+        groups.record_fence(self.store, 'test', 'core', groups.NOT_FENCED,
+                            'no answer', 'paris', 'lyon')
+        job = self.runner.start('reprotect', self.plan,
+                                params={'to': 'nice'})
+        self.assertEqual(jobs.SUCCESS, job.state, job.error)
+        sync = self.runner.start('sync', self.plan)
+        self.assertEqual(jobs.SUCCESS, sync.state, sync.error)
+        e = self.assertRaises(exceptions.PreflightError, self.runner.start,
+                              'failback', self.plan)
+        self.assertIn('may still run at its old primary paris', str(e))
