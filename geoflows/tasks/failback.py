@@ -17,6 +17,7 @@ from geoflows import exceptions
 from geoflows import hooks as hooks_mod
 from geoflows.tasks import base
 from geoflows.tasks import sfc
+from geoflows.tasks import takeover as takeover_tasks
 
 LOG = logging.getLogger(__name__)
 
@@ -119,6 +120,15 @@ def _wait_gone(read, seconds, what):
         time.sleep(1.0)
 
 
+def _deleted(delete, ident):
+    """Whether delete(ident) deleted it (False: it was not there)."""
+    try:
+        delete(ident, ignore_missing=False)
+        return True
+    except clouds_mod.NotFound:
+        return False
+
+
 def _delete_chain(net, chain, site_name):
     """Delete a chain's objects by id, in the order networking-sfc takes.
 
@@ -139,11 +149,8 @@ def _delete_chain(net, chain, site_name):
                 continue
             with clouds_mod.api_errors(site_name, 'delete %s %s'
                                        % (kind, ident)):
-                try:
-                    delete(ident, ignore_missing=False)
+                if _deleted(delete, ident):
                     done.append('%s %s' % (kind, ident))
-                except clouds_mod.NotFound:
-                    pass
     return done
 
 
@@ -170,11 +177,8 @@ class RetireOld(base.GeoflowsTask):
             done.extend(_delete_chain(net, chain, self.site['name']))
         for server in self.spec['servers']:
             with self.api('delete old server %s' % server['name']):
-                try:
-                    compute.delete_server(server['id'], ignore_missing=False)
+                if _deleted(compute.delete_server, server['id']):
                     done.append('server %s' % server['name'])
-                except clouds_mod.NotFound:
-                    continue
         for server in self.spec['servers']:
             with self.api('wait for old server %s to go' % server['name']):
                 _wait_gone(lambda s=server: compute.get_server(s['id']),
@@ -182,11 +186,8 @@ class RetireOld(base.GeoflowsTask):
                                server['name'], self.site['name']))
         for port in self.spec['ports']:
             with self.api('delete old port %s' % port['name']):
-                try:
-                    net.delete_port(port['id'], ignore_missing=False)
+                if _deleted(net.delete_port, port['id']):
                     done.append('port %s' % port['name'])
-                except clouds_mod.NotFound:
-                    pass
         if done:
             LOG.info('failback of group %s: removed at %r the old %s',
                      self.spec['group'], self.site['name'], ', '.join(done))
@@ -200,24 +201,14 @@ class RetireOld(base.GeoflowsTask):
                         ', '.join(result['removed']))
 
 
-class VerifyOrigin(base.GeoflowsTask):
+class VerifyOrigin(takeover_tasks.Verify):
     """The origin compared with the failback's checkpoint.
 
     Before the DR site changes: any difference stops the failback there.
     """
 
-    def __init__(self, name, spec):
-        super().__init__(name, spec['target'], requires=['job_id'],
-                         provides=name)
-        self.spec = spec
-
     def execute(self, job_id):
-        from geoflows import verify
-        cid = self.spec.get('checkpoint') or checkpoints.checkpoint_id(
-            job_id)
-        checkpoint = checkpoints.get(self.ctx.store, cid)
-        found = verify.compare(self.ctx.clouds, checkpoint,
-                               site=self.spec['target'])
+        cid, found = self.differences(job_id)
         if found:
             raise exceptions.ResourceError(
                 'the origin %r differs from checkpoint %s, so its DR site '
@@ -483,23 +474,15 @@ class Standby(base.GeoflowsTask):
                 volumes = self._marked_volumes(cinder, ids)
             if standby == 'cold':
                 with self.api('delete server %s' % server['name']):
-                    try:
-                        compute.delete_server(server['source_id'],
-                                              ignore_missing=False)
+                    if _deleted(compute.delete_server, server['source_id']):
                         removed.append('server %s' % server['name'])
-                    except clouds_mod.NotFound:
-                        pass
                     _wait_gone(lambda s=server: compute.get_server(
                         s['source_id']), GONE_WAIT, 'server %s' %
                         server['name'])
                 for port in server['ports']:
                     with self.api('delete port %s' % port['name']):
-                        try:
-                            net.delete_port(port['source_id'],
-                                            ignore_missing=False)
+                        if _deleted(net.delete_port, port['source_id']):
                             removed.append('port %s' % port['name'])
-                        except clouds_mod.NotFound:
-                            pass
             else:
                 for volume_id in volumes:
                     with self.api('detach volume %s from server %s' % (
@@ -512,11 +495,8 @@ class Standby(base.GeoflowsTask):
             for volume_id in volumes:
                 with self.api('delete volume %s' % volume_id):
                     _wait_detached(cinder, volume_id)
-                    try:
-                        cinder.delete_volume(volume_id, ignore_missing=False)
+                    if _deleted(cinder.delete_volume, volume_id):
                         removed.append('volume %s' % volume_id)
-                    except clouds_mod.NotFound:
-                        pass
         return {'standby': standby, 'removed': removed}
 
 

@@ -293,18 +293,22 @@ class Verify(base.GeoflowsTask):
                          provides=name)
         self.spec = spec
 
-    def execute(self, job_id):
+    def differences(self, job_id, vnfs=None):
+        """(checkpoint id, differences of the target from it)."""
         from geoflows import verify
         cid = self.spec.get('checkpoint') or checkpoints.checkpoint_id(
             job_id)
         checkpoint = checkpoints.get(self.ctx.store, cid)
         # Within the operator's cap on compute calls, if there is one.
         cap = (getattr(self.ctx, 'call_caps', None) or {}).get('compute')
+        return cid, verify.compare(
+            self.ctx.clouds, checkpoint, vnfs, site=self.spec['target'],
+            readers=min(cap or verify.ATTACHMENT_READERS,
+                        verify.ATTACHMENT_READERS))
+
+    def execute(self, job_id):
         try:
-            found = verify.compare(self.ctx.clouds, checkpoint,
-                                   self.spec['vnfs'], readers=min(
-                                       cap or verify.ATTACHMENT_READERS,
-                                       verify.ATTACHMENT_READERS))
+            _cid, found = self.differences(job_id, self.spec['vnfs'])
         except exceptions.GeoflowsError as e:
             return {'clean': False, 'differences': [],
                     'error': str(e)}
