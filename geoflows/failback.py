@@ -39,7 +39,6 @@ plan), and nothing has changed.
 
 import dataclasses
 
-from geoflows.checkpoints import groups as groups_mod
 from geoflows import exceptions
 
 STAGES = ('all', 'origin', 'delink')
@@ -179,7 +178,3 @@ def refuse_revert(store, job):
                     'to run it at its DR site again, take it over ("geoflows '
                     'takeover")' % (group, job.id))
     return None
-
-
-def state_of(runner, plan, group):
-    return groups_mod.get(runner.store, plan.name, group.name)

@@ -167,8 +167,28 @@ def _failback(plan, group, context, options, problems):
     if len(problems) > before:
         return []
     if stage == 'delink':
-        return _dr_half(plan, group, context, options, back, dr, origin,
-                        reverse, path, problems, stage)
+        # The origin was built by an earlier failback (its "origin"
+        # stage): it is checked again first, against that checkpoint.
+        if reverse is None:
+            problems.append((path, 'group %s has no checkpoint from its DR '
+                             'site: run the failback\'s origin stage first'
+                             % group.name))
+            return []
+        built = checkpoints.get(store, reverse.id)
+        first = {'name': '%s.origin' % group.name,
+                 'flow': 'failback.origin',
+                 'args': {'plan': plan.name, 'group': group.name,
+                          'source': dr, 'target': origin,
+                          'checkpoint': reverse.id},
+                 'after': [], 'locks': _lock(plan, group)}
+        return [first] + _dr_half(plan, group, options, dr, origin,
+                                  built.document['group_doc'], built.vnfs,
+                                  stage, after=[first['name']])
+    # Read once: the origin's half and the DR site's are built from it.
+    inv = inventory.read(context.clouds, plan, back, check_target=False)
+    if inv.problems:
+        problems.extend(inv.problems)
+        return []
     retire = {'name': '%s.retire' % group.name, 'flow': 'failback.retire',
               'args': _retire_spec(plan, group, origin, forward),
               'locks': []}
@@ -183,7 +203,7 @@ def _failback(plan, group, context, options, problems):
                       'locks': []})
     origin_units = takeover_units._group(
         plan, back, context, options, takeover_units.FAILBACK, problems,
-        retire=retire)
+        retire=retire, inv=inv)
     if len(problems) > before:
         return []
     if ic is not None:
@@ -197,8 +217,8 @@ def _failback(plan, group, context, options, problems):
                   'after': [u['name'] for u in units], 'locks': []})
     if stage == 'origin':
         return units
-    return units + _dr_half(plan, group, context, options, back, dr,
-                            origin, None, path, problems, stage,
+    return units + _dr_half(plan, group, options, dr, origin,
+                            inv.group_doc, dict(inv.vnfs), stage,
                             after=['%s.origin' % group.name])
 
 
@@ -287,34 +307,14 @@ def _chain_ids(chain):
                                  for f in chain['flow_classifiers']]}
 
 
-def _dr_half(plan, group, context, options, back, dr, origin, reverse, path,
-             problems, stage, after=None):
-    """Drain, de-link, unjoin at the DR site; serve; standby; report."""
-    if after is None:
-        # The delink stage: the origin was built by an earlier failback
-        # (its "origin" stage); it is checked again first.
-        if reverse is None:
-            problems.append((path, 'group %s has no checkpoint from its DR '
-                             'site: run the failback\'s origin stage first'
-                             % group.name))
-            return []
-        doc = checkpoints.get(context.store, reverse.id)
-        group_doc, vnf_docs = doc.document['group_doc'], doc.vnfs
-        first = {'name': '%s.origin' % group.name,
-                 'flow': 'failback.origin',
-                 'args': {'plan': plan.name, 'group': group.name,
-                          'source': dr, 'target': origin,
-                          'checkpoint': reverse.id},
-                 'after': [], 'locks': _lock(plan, group)}
-        units = [first]
-        after = [first['name']]
-    else:
-        inv = inventory.read(context.clouds, plan, back, check_target=False)
-        if inv.problems:
-            problems.extend(inv.problems)
-            return []
-        group_doc, vnf_docs = inv.group_doc, dict(inv.vnfs)
-        units = []
+def _dr_half(plan, group, options, dr, origin, group_doc, vnf_docs, stage,
+             after):
+    """Drain, de-link, unjoin at the DR site; serve; standby; report.
+
+    From the DR site's documents (``group_doc``, ``vnf_docs``), after the
+    units ``after`` (the origin checked).
+    """
+    units = []
     base = {'plan': plan.name, 'group': group.name, 'source': origin,
             'target': dr}
     drain_time = options.get('drain_time', options.get(

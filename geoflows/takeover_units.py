@@ -48,11 +48,13 @@ def build(operation, plan, names, context, options):
     return units
 
 
-def _group(plan, group, context, options, mode, problems, retire=None):
+def _group(plan, group, context, options, mode, problems, retire=None,
+           inv=None):
     """The units of a takeover of ``group`` (or the origin's failback half).
 
     ``retire``: with FAILBACK, the unit that removes the origin's old VNFs
-    (after the final copies, before the fresh VNFs).
+    (after the final copies, before the fresh VNFs).  ``inv``: the group's
+    inventory at its source, if the caller read it already.
     """
     index = plan.group_index(group)
     base_path = ('protection_groups', index)
@@ -78,7 +80,8 @@ def _group(plan, group, context, options, mode, problems, retire=None):
     job_id = options['job_id']
     tag = checkpoints.checkpoint_id(job_id)[:8]
     if mode in (PLANNED, FAILBACK):
-        inv = inventory.read(context.clouds, plan, group, check_target=False)
+        inv = inv or inventory.read(context.clouds, plan, group,
+                                    check_target=False)
         if inv.problems:
             problems.extend(inv.problems)
             return []

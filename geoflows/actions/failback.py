@@ -16,7 +16,6 @@ serves what did not come back); ``geoflows.failback.report`` says what is
 missing and the next command.
 """
 
-from geoflows.actions import base
 from geoflows.actions import job as job_actions
 from geoflows.actions import protection
 from geoflows.actions import takeover as takeover_actions
@@ -241,7 +240,7 @@ def report_of(store, job, plan_source=None):
     return secrets.mask_data(data)
 
 
-class Report(base.GeoflowsAction):
+class Report(takeover_actions.Report):
     """The report of a failback job: per group where it stands, per VNF.
 
     Per group: its ``origin`` and ``dr`` sites, ``origin_checked`` (the
@@ -264,18 +263,7 @@ class Report(base.GeoflowsAction):
     :param plan_file: the plan file, to name it in the next command.
     """
 
-    def __init__(self, job_id, plan_file=None):
-        super().__init__()
-        self.job_id = job_id
-        self.plan_file = plan_file
+    operation = 'failback'
 
-    def execute(self, context):
-        job_id = takeover_actions.check_job_id(self.job_id)
-        takeover_actions.check_plan_file(self.plan_file)
-        runner = base.runner()
-        job = runner.get(job_id)
-        if job.operation != 'failback':
-            raise exceptions.GeoflowsError(
-                'job %s is a %s job, not a failback' % (job.id,
-                                                        job.operation))
-        return report_of(runner.store, job, self.plan_file)
+    def report(self, store, job):
+        return report_of(store, job, self.plan_file)

@@ -279,21 +279,27 @@ class Report(base.GeoflowsAction):
     :param plan_file: the plan file, to name it in the next command.
     """
 
+    #: the operation of the jobs it reports
+    operation = 'takeover'
+
     def __init__(self, job_id, plan_file=None):
         super().__init__()
         self.job_id = job_id
         self.plan_file = plan_file
+
+    def report(self, store, job):
+        return report_of(store, job, self.plan_file)
 
     def execute(self, context):
         job_id = check_job_id(self.job_id)
         check_plan_file(self.plan_file)
         runner = base.runner()
         job = runner.get(job_id)
-        if job.operation != 'takeover':
+        if job.operation != self.operation:
             raise exceptions.GeoflowsError(
-                'job %s is a %s job, not a takeover' % (job.id,
-                                                        job.operation))
-        return report_of(runner.store, job, self.plan_file)
+                'job %s is a %s job, not a %s' % (
+                    job.id, job.operation, self.operation))
+        return self.report(runner.store, job)
 
 
 class Fence(base.GeoflowsAction):

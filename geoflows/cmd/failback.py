@@ -4,7 +4,6 @@ import sys
 
 from geoflows.cmd import common
 from geoflows.cmd import takeover as takeover_cmd
-from geoflows import exceptions
 
 
 def drain_seconds(text):
@@ -139,8 +138,5 @@ class Failback(_GroupJob):
 
     def prepare(self, plan, parsed_args):
         from geoflows import failback
-        try:
-            return failback.failback_params(parsed_args.stage,
-                                            parsed_args.drain_time)
-        except exceptions.GeoflowsError:
-            raise
+        return failback.failback_params(parsed_args.stage,
+                                        parsed_args.drain_time)

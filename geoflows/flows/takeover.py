@@ -46,7 +46,7 @@ from geoflows.tasks import sfc
 from geoflows.tasks import takeover as takeover_tasks
 from geoflows.tasks import volume as volume_tasks
 
-BOOT_DEVICES = ('/dev/vda', '/dev/sda', '/dev/xvda')
+BOOT_DEVICES = compute.BOOT_DEVICES
 
 
 def _paced(key, options, *tasks):
@@ -195,7 +195,7 @@ def chain(spec, options):
     for i, group in enumerate(doc['port_pair_groups']):
         pairs = {}
         for j, pair in enumerate(group['port_pairs']):
-            name = pair['name'] or 'gf-pair-%s' % pair['source_id'][:8]
+            name = sfc.pair_name(pair)
             resource = sfc.PortPair(
                 'pair.%s' % name, target, name, marker=mark,
                 parents={'ingress': port(pair['ingress']),
@@ -203,7 +203,7 @@ def chain(spec, options):
                 parameters=pair['parameters'])
             flow.add(base.Probe(resource), base.Ensure(resource))
             pairs['pair_%d' % j] = resource.key
-        name = group['name'] or 'gf-group-%s' % group['source_id'][:8]
+        name = sfc.group_name(group)
         resource = sfc.PortPairGroup(
             'group.%s' % name, target, name, marker=mark, parents=pairs,
             pairs=len(pairs), parameters=group['parameters'])
@@ -211,7 +211,7 @@ def chain(spec, options):
         groups.append(resource.key)
     classifiers = []
     for fc in doc['flow_classifiers']:
-        name = fc['name'] or 'gf-classifier-%s' % fc['source_id'][:8]
+        name = sfc.classifier_name(fc)
         parents = {key: port(fc[key]) for key in (
             'logical_source_port', 'logical_destination_port')
             if fc.get(key)}

@@ -30,6 +30,8 @@ MARK_KEY = 'geoflows'
 SOURCE_KEY = 'geoflows_source'
 #: Flavor extra spec of the flavors geoflows creates.
 FLAVOR_MARK = capture.FLAVOR_MARK
+#: the devices a server boots from (a volume there is its root disk)
+BOOT_DEVICES = ('/dev/vda', '/dev/sda', '/dev/xvda')
 
 
 class Keypair(base.Resource):

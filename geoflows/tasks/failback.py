@@ -16,6 +16,7 @@ from geoflows import clouds as clouds_mod
 from geoflows import exceptions
 from geoflows import hooks as hooks_mod
 from geoflows.tasks import base
+from geoflows.tasks import compute as compute_tasks
 from geoflows.tasks import sfc
 from geoflows.tasks import takeover as takeover_tasks
 
@@ -47,13 +48,24 @@ def _put_back(store, spec, before):
     groups.update(store, spec['plan'], spec['group'], **before)
 
 
-class _StateTask(base.GeoflowsTask):
-    """Change the group's state; the revert puts the old one back."""
+class _SpecTask(base.GeoflowsTask):
+    """A step on its unit's target site, from the unit's spec.
+
+    ``needs_job``: its execute() takes the job's id.
+    """
+
+    needs_job = False
 
     def __init__(self, name, spec):
-        super().__init__(name, spec['target'], requires=['job_id'],
-                         provides=name)
+        super().__init__(name, spec['target'], provides=name,
+                         requires=['job_id'] if self.needs_job else ())
         self.spec = spec
+
+
+class _StateTask(_SpecTask):
+    """Change the group's state; the revert puts the old one back."""
+
+    needs_job = True
 
     def values(self, job_id):
         raise NotImplementedError
@@ -106,18 +118,29 @@ class MarkForward(_StateTask):
                 'last_sync_error': None}
 
 
-def _wait_gone(read, seconds, what):
-    """Call ``read`` until it raises NotFound; ResourceError at the end."""
+def _wait_until(read, done, seconds, what):
+    """Call ``read`` until ``done(its result)`` or NotFound.
+
+    NotReady with ``what`` (and the last result) once ``seconds`` passed.
+    """
     deadline = time.monotonic() + seconds
     while True:
         try:
-            read()
+            found = read()
         except clouds_mod.NotFound:
             return
+        if done(found):
+            return
         if time.monotonic() >= deadline:
-            raise exceptions.NotReady('%s is still there after %ds'
-                                      % (what, seconds))
+            raise exceptions.NotReady('%s is still %s after %ds'
+                                      % (what, found, seconds))
         time.sleep(1.0)
+
+
+def _wait_gone(read, seconds, what):
+    """Call ``read`` until it raises NotFound."""
+    _wait_until(lambda: getattr(read(), 'status', 'there'),
+                lambda status: False, seconds, what)
 
 
 def _deleted(delete, ident):
@@ -154,7 +177,7 @@ def _delete_chain(net, chain, site_name):
     return done
 
 
-class RetireOld(base.GeoflowsTask):
+class RetireOld(_SpecTask):
     """Remove the old VNFs at the origin: fresh ones replace them.
 
     The chains that use their ports, then the servers (waited for until
@@ -164,10 +187,6 @@ class RetireOld(base.GeoflowsTask):
     checkpoint the takeover came from.  Not undone by a revert: the old
     servers were stopped (fenced) and the DR site serves.
     """
-
-    def __init__(self, name, spec):
-        super().__init__(name, spec['target'], provides=name)
-        self.spec = spec
 
     def execute(self):
         net = self.network()
@@ -219,7 +238,7 @@ class VerifyOrigin(takeover_tasks.Verify):
                 'checked_at': checkpoints.isoformat(checkpoints.utcnow())}
 
 
-class Drain(base.GeoflowsTask):
+class Drain(_SpecTask):
     """Ask a DR VNF's ``drain`` hooks once whether it is drained.
 
     ``NotReady`` while they say "not yet": a ``PacedRetry`` around it asks
@@ -227,10 +246,7 @@ class Drain(base.GeoflowsTask):
     unit failed, the DR site serving on).
     """
 
-    def __init__(self, name, spec):
-        super().__init__(name, spec['target'], requires=['job_id'],
-                         provides=name)
-        self.spec = spec
+    needs_job = True
 
     def execute(self, job_id):
         spec = self.spec
@@ -249,12 +265,8 @@ class Drain(base.GeoflowsTask):
                 'at': checkpoints.isoformat(checkpoints.utcnow())}
 
 
-class DrainTime(base.GeoflowsTask):
+class DrainTime(_SpecTask):
     """A DR VNF without a drain hook is given ``drain_time`` seconds."""
-
-    def __init__(self, name, spec):
-        super().__init__(name, spec['target'], provides=name)
-        self.spec = spec
 
     def execute(self):
         time.sleep(self.spec['drain_time'])
@@ -262,19 +274,7 @@ class DrainTime(base.GeoflowsTask):
                 'seconds': self.spec['drain_time']}
 
 
-def _pair_name(pair):
-    return pair['name'] or 'gf-pair-%s' % pair['source_id'][:8]
-
-
-def _group_name(group):
-    return group['name'] or 'gf-group-%s' % group['source_id'][:8]
-
-
-def _classifier_name(fc):
-    return fc['name'] or 'gf-classifier-%s' % fc['source_id'][:8]
-
-
-class RetireChain(base.GeoflowsTask):
+class RetireChain(_SpecTask):
     """Remove a service chain at the DR site, once the origin's serves.
 
     Refused while the origin has no chain of that name.  The chain goes
@@ -282,10 +282,6 @@ class RetireChain(base.GeoflowsTask):
     keeps its pairs to the end), pairs and classifiers.  The revert
     rebuilds it from the chain's record (the DR ports, found by name).
     """
-
-    def __init__(self, name, spec):
-        super().__init__(name, spec['target'], provides=name)
-        self.spec = spec
 
     def _ids(self, net):
         doc = self.spec['chain']
@@ -299,15 +295,15 @@ class RetireChain(base.GeoflowsTask):
             return {'name': doc['name'],
                     'id': named(net.sfc_port_chains(), doc['name']),
                     'port_pair_groups': [
-                        named(net.sfc_port_pair_groups(), _group_name(g))
+                        named(net.sfc_port_pair_groups(), sfc.group_name(g))
                         for g in doc['port_pair_groups']],
                     'port_pairs': [
-                        named(net.sfc_port_pairs(), _pair_name(p))
+                        named(net.sfc_port_pairs(), sfc.pair_name(p))
                         for g in doc['port_pair_groups']
                         for p in g['port_pairs']],
                     'flow_classifiers': [
                         named(net.sfc_flow_classifiers(),
-                              _classifier_name(f))
+                              sfc.classifier_name(f))
                         for f in doc['flow_classifiers']]}
 
     def execute(self):
@@ -357,12 +353,12 @@ class RetireChain(base.GeoflowsTask):
                 pairs = {}
                 for j, pair in enumerate(group['port_pairs']):
                     pairs['pair_%d' % j] = ensure(sfc.PortPair(
-                        'pair', site, _pair_name(pair), marker=mark,
+                        'pair', site, sfc.pair_name(pair), marker=mark,
                         parameters=pair['parameters']), {
                             'ingress': port(pair['ingress']),
                             'egress': port(pair['egress'])})
                 group_ids.append(ensure(sfc.PortPairGroup(
-                    'group', site, _group_name(group), marker=mark,
+                    'group', site, sfc.group_name(group), marker=mark,
                     pairs=len(pairs), parameters=group['parameters']),
                     pairs))
             classifiers = []
@@ -371,7 +367,7 @@ class RetireChain(base.GeoflowsTask):
                     'logical_source_port', 'logical_destination_port')
                     if fc.get(key)}
                 classifiers.append(ensure(sfc.FlowClassifier(
-                    'classifier', site, _classifier_name(fc), marker=mark,
+                    'classifier', site, sfc.classifier_name(fc), marker=mark,
                     **{key: fc.get(key) for key in sfc.FlowClassifier.FIELDS}
                 ), parents))
             parents = {'group_%d' % i: g for i, g in enumerate(group_ids)}
@@ -386,15 +382,11 @@ class RetireChain(base.GeoflowsTask):
                  site['name'])
 
 
-class Unjoin(base.GeoflowsTask):
+class Unjoin(_SpecTask):
     """The DR networks leave the interconnect (the origin's joined first).
 
     The revert joins them again (each one that has no association).
     """
-
-    def __init__(self, name, spec):
-        super().__init__(name, spec['target'], provides=name)
-        self.spec = spec
 
     def _vpns_and_networks(self, net):
         with self.api('look up BGPVPN %s' % self.spec['bgpvpn']):
@@ -430,7 +422,7 @@ class Unjoin(base.GeoflowsTask):
                         vpn.id, network_id=network_id)
 
 
-class Standby(base.GeoflowsTask):
+class Standby(_SpecTask):
     """A DR VNF back to its standby, as the policy says.
 
     ``cold``: its servers deleted, then their ports and the volumes the
@@ -440,10 +432,6 @@ class Standby(base.GeoflowsTask):
     is (its own volumes are the application's replica).  It runs once the
     origin serves: nothing here is undone by a revert.
     """
-
-    def __init__(self, name, spec):
-        super().__init__(name, spec['target'], provides=name)
-        self.spec = spec
 
     def _marked_volumes(self, cinder, ids):
         from geoflows.tasks import volume as volume_tasks
@@ -468,7 +456,7 @@ class Standby(base.GeoflowsTask):
         for server in self.spec['vnf']['servers']:
             ids = [v['source_id'] for v in server['volumes']
                    if not (standby == 'warm' and not server['image'] and
-                           v['device'] in BOOT_DEVICES)]
+                           v['device'] in compute_tasks.BOOT_DEVICES)]
             with self.api('look up the volumes of server %s'
                           % server['name']):
                 volumes = self._marked_volumes(cinder, ids)
@@ -500,35 +488,20 @@ class Standby(base.GeoflowsTask):
         return {'standby': standby, 'removed': removed}
 
 
-BOOT_DEVICES = ('/dev/vda', '/dev/sda', '/dev/xvda')
-
-
 def _wait_detached(cinder, volume_id, seconds=GONE_WAIT):
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            status = cinder.get_volume(volume_id).status
-        except clouds_mod.NotFound:
-            return
-        if status in ('available', 'error'):
-            return
-        if time.monotonic() >= deadline:
-            raise exceptions.NotReady('volume %s is still %s after %ds'
-                                      % (volume_id, status, seconds))
-        time.sleep(1.0)
+    _wait_until(lambda: cinder.get_volume(volume_id).status,
+                lambda status: status in ('available', 'error'), seconds,
+                'volume %s' % volume_id)
 
 
-class FailbackReport(base.GeoflowsTask):
+class FailbackReport(_SpecTask):
     """The failback's timings.
 
     Per VNF: when it was ready at the origin, drained at the DR site and
     back to standby there; when the origin served; the whole group's time.
     """
 
-    def __init__(self, name, spec):
-        super().__init__(name, spec['target'], requires=['job_id'],
-                         provides=name)
-        self.spec = spec
+    needs_job = True
 
     def execute(self, job_id):
         spec = self.spec

@@ -15,6 +15,21 @@ is in a chain is never emptied, a chain never loses its last classifier
 from geoflows.tasks import base
 
 
+def pair_name(doc):
+    """The name of a captured port pair's copy (its own, or from its id)."""
+    return doc['name'] or 'gf-pair-%s' % doc['source_id'][:8]
+
+
+def group_name(doc):
+    """The name of a captured port pair group's copy."""
+    return doc['name'] or 'gf-group-%s' % doc['source_id'][:8]
+
+
+def classifier_name(doc):
+    """The name of a captured flow classifier's copy."""
+    return doc['name'] or 'gf-classifier-%s' % doc['source_id'][:8]
+
+
 def _one_named(items, name, what):
     return base.only((i for i in items if i.name == name),
                      '%s named %r' % (what, name))
