@@ -7,6 +7,7 @@ by its revert), the DR networks out of the interconnect, a DR VNF back to
 standby, the report.
 """
 
+import abc
 import logging
 import time
 
@@ -67,8 +68,9 @@ class _StateTask(_SpecTask):
 
     needs_job = True
 
+    @abc.abstractmethod
     def values(self, job_id):
-        raise NotImplementedError
+        """The group's new state: {field: value}."""
 
     def execute(self, job_id):
         store = self.ctx.store
