@@ -11,7 +11,7 @@ from geoflows import exceptions
 INTERCONNECT_OPERATIONS = ('interconnect.setup', 'interconnect.check',
                            'interconnect.teardown')
 PROTECTION_OPERATIONS = ('protect', 'sync', 'takeover', 'fence',
-                         'reprotect', 'failback')
+                         'reprotect', 'failback', 'drill', 'drill.cleanup')
 OPERATIONS = INTERCONNECT_OPERATIONS + PROTECTION_OPERATIONS
 
 
@@ -35,6 +35,7 @@ def options_from_config(conf):
         'max_copies_per_site': conf.protection.max_copies_per_site,
         'fence_timeout': conf.protection.fence_timeout,
         'failback_drain_time': conf.protection.drain_time,
+        'drill_max_keep': conf.protection.drill_max_keep,
         'hook_options': {'output_limit': conf.hooks.output_limit,
                          'pass_env': list(conf.hooks.pass_env)},
     }
@@ -43,7 +44,7 @@ def options_from_config(conf):
 # Operations whose failed units are undone alone while the others go on (a
 # disaster takeover that undid itself because one VNF of 500 failed would
 # be the worst outcome of all); the others revert the whole job.
-ISOLATING = ('takeover', 'failback', 'drill')
+ISOLATING = ('takeover', 'failback', 'drill', 'drill.cleanup')
 
 
 def failure_policy(operation):
@@ -85,6 +86,10 @@ def build_units(operation, plan, names=None, context=None, options=None):
     if operation == 'fence':
         from geoflows import takeover
         return takeover.fence_units(plan, names, context, options or {})
+    if operation in ('drill', 'drill.cleanup'):
+        from geoflows import drill_units
+        return drill_units.build(operation, plan, names, context,
+                                 options or {})
     if operation in ('reprotect', 'failback'):
         from geoflows import failback_units
         return failback_units.build(operation, plan, names, context,

@@ -107,7 +107,42 @@ class Scheduler(object):
                     store, state.plan_name, state.group_name), now)
             if job_id:
                 started.append(job_id)
+        started.extend(self._expired_drills(now))
         self.started.extend(started)
+        return started
+
+    def _expired_drills(self, now):
+        """Start the cleanup of the kept drill copies whose time is up."""
+        from geoflows.checkpoints import drills
+        from geoflows import drill
+        from geoflows import drill_units
+        started = []
+        expired = sorted({c.drill_id for c in drills.listing(
+            self.runner.store) if c.expired(now)})
+        for drill_id in expired:
+            job_id = drill_units.cleanup_job_id(drill_id)
+            try:
+                self.runner.get(job_id)
+                continue  # made already (here, or by another conductor)
+            except exceptions.GeoflowsError:
+                pass
+            try:
+                made = drill.cleanup_job(self.runner, drill_id, job_id=job_id)
+            except exceptions.GeoflowsError as e:
+                LOG.error('%s: the kept copy of drill %s is past its time '
+                          'but its cleanup cannot start: %s', self.name,
+                          drill_id, e)
+                continue
+            except Exception as e:
+                if _duplicate(e):
+                    continue
+                raise
+            if made != job_id:
+                continue  # a cleanup of it is under way already
+            LOG.info('%s: the kept copy of drill %s is past its time: '
+                     'cleanup job %s', self.name, drill_id, job_id)
+            self.post(self.runner.get(job_id))
+            started.append(job_id)
         return started
 
     def _consider(self, state, now):

@@ -25,6 +25,9 @@ DISASTER = 'disaster'
 #: planned takeover of the reversed group, whose source (the DR site) keeps
 #: serving: its final copies are a sync's, its servers are not stopped
 FAILBACK = 'failback'
+#: a takeover into an isolated copy (geoflows.drill_units), from the
+#: newest checkpoint, that changes nothing else
+DRILL = 'drill'
 
 
 def build(operation, plan, names, context, options):
@@ -60,6 +63,12 @@ def _group(plan, group, context, options, mode, problems, retire=None,
     base_path = ('protection_groups', index)
     store = context.store
     state = groups_mod.get(store, plan.name, group.name)
+    if mode == DRILL and state is not None and state.taken_over:
+        problems.append((base_path, (
+            'group %s runs at site %s since takeover job %s: a drill '
+            'rehearses the takeover of a group its primary serves' % (
+                group.name, state.serving_site, state.takeover_job))))
+        return []
     if mode != FAILBACK and state is not None and state.taken_over:
         problems.append((base_path, (
             'group %s already runs at site %s since takeover job %s; give '
@@ -75,7 +84,8 @@ def _group(plan, group, context, options, mode, problems, retire=None,
     except exceptions.SiteError as e:
         problems.append((base_path + ('dr',), '%s; %s' % (
             e, 'a failback needs the origin it goes back to' if
-            mode == FAILBACK else 'a takeover needs the DR site')))
+            mode == FAILBACK else 'a %s needs the DR site' % (
+                'drill' if mode == DRILL else 'takeover'))))
         return []
     job_id = options['job_id']
     tag = checkpoints.checkpoint_id(job_id)[:8]
@@ -113,6 +123,13 @@ def _group(plan, group, context, options, mode, problems, retire=None,
         methods = {record['volume']: record['method']
                    for part in checkpoint.vnfs.values()
                    for record in part.get('copies', ())}
+        if mode == DRILL:
+            from geoflows import drill_units
+            refused = drill_units.drillable_problems(plan, group, checkpoint,
+                                                     base_path)
+            if refused:
+                problems.extend(refused)
+                return []
     # The plan's options of each volume's method (a storage driver...).
     item_options = {}
     for vnf in group.vnfs:
@@ -121,11 +138,21 @@ def _group(plan, group, context, options, mode, problems, retire=None,
                 found = vnf.method_of(volume['name'])
                 if found is not None and found.options:
                     item_options[volume['source_id']] = dict(found.options)
+    if mode == DRILL:
+        from geoflows import drill_units
+        group_doc, vnf_docs = drill_units.isolate(group_doc, vnf_docs, job_id)
     base = {'plan': plan.name, 'group': group.name, 'source': source,
             'target': target}
     lock = ['protection:%s/%s' % (plan.name, group.name)]
     units = []
     first = []
+    if mode == DRILL:
+        from geoflows import drill_units
+        base.update(drill=job_id, tag=drill_units.tag_of(job_id),
+                    marker=drill_units.marker(plan.name, group.name, job_id))
+        units.append(drill_units.network_unit(plan, group, base, group_doc,
+                                              options))
+        first = [units[-1]['name']]
     if mode in (PLANNED, FAILBACK):
         # Like a sync: the group's metadata applied to the DR site and the
         # job's own checkpoint opened, then each VNF's final copies.
@@ -160,7 +187,7 @@ def _group(plan, group, context, options, mode, problems, retire=None,
         if retire is not None:
             units.append(dict(retire, after=first))
             first = [retire['name']]
-    else:
+    elif mode == DISASTER:
         units.append({'name': '%s.fence' % group.name,
                       'flow': 'takeover.fence',
                       'args': fence_spec(plan, group, source, target,
@@ -203,10 +230,13 @@ def _group(plan, group, context, options, mode, problems, retire=None,
                           'follows': names, 'locks': []})
     chain_units = []
     ports = {}
+    dr_names = {n['name']: n['dr_name'] for n in group_doc['networks']}
     for vnf_doc in vnf_docs.values():
         for server in vnf_doc['servers']:
             for port in server['ports']:
-                ports[port['name']] = group.dr_network(port['network'])
+                ports[port['name']] = dr_names.get(
+                    port['network']) if mode == DRILL else \
+                    group.dr_network(port['network'])
     chain_vnfs = collections.defaultdict(set)
     for vnf in group.vnfs:
         for name in vnf.chains:
@@ -229,7 +259,9 @@ def _group(plan, group, context, options, mode, problems, retire=None,
         chain_units.append(name)
     tail = [u['name'] for u in units if u['name'] in vnf_units.values()] + \
         chain_units
-    join = _join_spec(plan, group, base, group_doc)
+    # A drill's copy joins no interconnect: nothing routes in or out.
+    join = None if mode == DRILL else _join_spec(plan, group, base,
+                                                 group_doc)
     if join:
         units.append({'name': '%s.join' % group.name,
                       'flow': 'takeover.join', 'args': join,
@@ -239,7 +271,8 @@ def _group(plan, group, context, options, mode, problems, retire=None,
     if mode == FAILBACK:
         return units
     units.append({
-        'name': '%s.done' % group.name, 'flow': 'takeover.done',
+        'name': '%s.done' % group.name, 'flow': (
+            'drill.done' if mode == DRILL else 'takeover.done'),
         'args': dict(base, checkpoint=checkpoint_ref, mode=mode,
                      rto=group.rto, rpo=group.rpo,
                      vnfs={v.name: {'priority': v.priority,
@@ -252,6 +285,10 @@ def _group(plan, group, context, options, mode, problems, retire=None,
         'after': first, 'follows': tail, 'locks': [],
         # After a resume runs failed VNFs again: verified and reported again.
         'again': True})
+    if mode == DRILL and not options.get('keep_for'):
+        from geoflows import drill_units
+        units.append(drill_units.cleanup_unit(
+            group.name, base, [u['name'] for u in units]))
     return units
 
 

@@ -165,7 +165,7 @@ class _Site(object):
 
 
 def compare(clouds, checkpoint, vnfs=None, site=None, standbys=False,
-            readers=ATTACHMENT_READERS, at_source=False):
+            readers=ATTACHMENT_READERS, at_source=False, marker=None):
     """The differences between a site and ``checkpoint``, as sentences.
 
     ``site``: default, the checkpoint's target; ``vnfs``: only these VNFs;
@@ -176,12 +176,13 @@ def compare(clouds, checkpoint, vnfs=None, site=None, standbys=False,
     it makes at once (callers keep it within a cap on them).
     ``at_source``: ``site`` is the one the checkpoint was read at (an
     origin after its failback): its networks have their own names, not
-    the DR site's.
+    the DR site's.  ``marker``: what marks the servers compared (default:
+    the group's; a drill's copy has its own).
     """
     doc = checkpoint.document
     group_doc = doc['group_doc']
     site = site or doc['target']
-    marker = site_copy.marker(doc['plan'], doc['group'])
+    marker = marker or site_copy.marker(doc['plan'], doc['group'])
     name_key = 'name' if at_source else 'dr_name'
     dr_names = {n['name']: n[name_key] for n in group_doc['networks']}
     chains = [] if standbys else [

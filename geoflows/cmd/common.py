@@ -181,8 +181,8 @@ def _takeover_fields(job):
                 result.get('skipped', {}).items())) or 'none'),
             ('next', 'fix the cause, then "geoflows job resume %s" runs '
                      'only the failed and skipped units ("geoflows job '
-                     'revert %s" undoes the whole takeover)' % (
-                         job.id, job.id))]
+                     'revert %s" undoes the whole %s)' % (
+                         job.id, job.id, job.operation))]
     return fields
 
 
@@ -268,7 +268,7 @@ def job_data(job, steps=None):
         for name, value in _failback_fields(job):
             names.append(name)
             values.append(value)
-    if job.operation == 'takeover':
+    if job.operation in ('takeover', 'drill'):
         for name, value in _takeover_fields(job):
             names.append(name)
             values.append(value)

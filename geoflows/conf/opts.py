@@ -266,6 +266,14 @@ protection_opts = [
                     'the VNF stays in its chains and the DR site serves '
                     'on).  "geoflows failback --drain-time" overrides it '
                     'per job.'),
+    cfg.IntOpt('drill_max_keep', default=86400, min=60,
+               max=30 * 86400,
+               help='Seconds a drill\'s isolated copy kept for a look '
+                    '("geoflows drill --keep") may live, at most: past '
+                    'that, the conductors that run the schedule remove it '
+                    '(a "drill.cleanup" job).  "--keep-for" asks for less. '
+                    'A drill\'s copy takes the DR site\'s capacity that a '
+                    'takeover would need.'),
     cfg.StrOpt('work_dir',
                help='Directory for the data of images in transit between '
                     'two sites\' Glance (each image is downloaded there, '

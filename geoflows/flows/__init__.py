@@ -6,6 +6,7 @@ the jobs already in a state store.
 """
 
 from geoflows.flows import bench
+from geoflows.flows import drill
 from geoflows.flows import failback
 from geoflows.flows import interconnect
 from geoflows.flows import protect
@@ -40,6 +41,9 @@ FACTORIES = {
     'failback.serving': failback.serving,
     'failback.standby': failback.standby,
     'failback.done': failback.done,
+    'drill.network': drill.network,
+    'drill.done': drill.done,
+    'drill.cleanup': drill.cleanup,
 }
 
 # Units use Taskflow's parallel engine, but for two kinds.  'lean' ones

@@ -29,6 +29,11 @@ def marker(plan, group):
     return 'geoflows plan=%s group=%s' % (plan, group)
 
 
+def spec_marker(spec):
+    """The mark of what a unit's spec makes: a drill's copy has its own."""
+    return spec.get('marker') or marker(spec['plan'], spec['group'])
+
+
 def network_key(name):
     return 'network.%s' % name
 
@@ -47,7 +52,7 @@ class GroupLayout(object):
 
     def __init__(self, spec, options=None):
         self.spec = spec
-        self.marker = marker(spec['plan'], spec['group'])
+        self.marker = spec_marker(spec)
         target = spec['target']
         doc = spec['doc']
         work_dir = (options or {}).get('image_work_dir')
@@ -142,7 +147,7 @@ class VnfLayout(object):
         volumes (default: when making a standby of a hot VNF).
         """
         self.spec = spec
-        self.marker = marker(spec['plan'], spec['group'])
+        self.marker = spec_marker(spec)
         self.group = GroupLayout(dict(spec, doc=spec['group_doc']))
         by_key = {r.key: r for r in self.group.resources}
         self.lookups = []

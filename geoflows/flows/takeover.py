@@ -64,8 +64,7 @@ def items(spec, options):
             key = 'data.%s.%s' % (server['name'], volume['source_id'])
             found.append((method, replication.Item(
                 key=key, source=spec['source'], target=spec['target'],
-                volume=volume, marker=site_copy.marker(spec['plan'],
-                                                       spec['group']),
+                volume=volume, marker=site_copy.spec_marker(spec),
                 name='gf-%s-%s-%s' % (spec['group'], spec['checkpoint_tag'],
                                       volume['source_id'][:13]),
                 chain_prefix='gf-%s-' % spec['group'],
@@ -173,7 +172,7 @@ def chain(spec, options):
     """Rebuild one service chain at the DR site from the DR ports."""
     target = spec['target']
     doc = spec['chain']
-    mark = site_copy.marker(spec['plan'], spec['group'])
+    mark = site_copy.spec_marker(spec)
     flow = graph_flow.Flow('takeover-chain')
     ports = {}
 

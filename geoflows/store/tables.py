@@ -153,6 +153,30 @@ protection = sa.Table(
     sa.Column('updated_at', sa.DateTime, nullable=False),
 )
 
+# A drill's isolated copy of a group at its DR site, from the drill's first
+# step until its cleanup removed it.
+drills = sa.Table(
+    'gf_drills', metadata,
+    sa.Column('drill_id', UUID, primary_key=True),
+    sa.Column('group_name', NAME, primary_key=True),
+    sa.Column('plan_name', NAME, nullable=False, index=True),
+    sa.Column('site', NAME, nullable=False),
+    # 'present' (its resources may exist), then 'removed'.
+    sa.Column('state', STATE, nullable=False),
+    # Kept after the drill (--keep): until when, at the latest.
+    sa.Column('keep_until', sa.DateTime),
+    # JSON: the plan document (its cleanup's job needs it).
+    sa.Column('plan', sa.Text, nullable=False),
+    # What the group's VNFs were when it was rehearsed (see
+    # geoflows.checkpoints.drills.vnfs_digest).
+    sa.Column('vnfs_digest', sa.String(80), nullable=False),
+    # JSON: the drill's report of the group (RTO per VNF, verify).
+    sa.Column('report', sa.Text),
+    sa.Column('created_at', sa.DateTime, nullable=False),
+    sa.Column('updated_at', sa.DateTime, nullable=False),
+    sa.Column('removed_at', sa.DateTime),
+)
+
 schema_info = sa.Table(
     'gf_schema', metadata,
     sa.Column('version', sa.Integer, primary_key=True),
