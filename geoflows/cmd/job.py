@@ -1,6 +1,9 @@
-"""geoflows job list | show | submit | resume | revert | abort"""
+"""geoflows job list | show | report | submit | resume | revert | abort"""
 
+import sys
 import time
+
+from cliff import columns
 
 from geoflows.cmd import common
 from geoflows import exceptions
@@ -76,6 +79,76 @@ class ShowJob(_JobCommand):
 
     def take_action(self, parsed_args):
         return self.show_job(self.app.job_queries.get(parsed_args.job_id))
+
+
+class _ReportVNFsColumn(columns.FormattableColumn):
+    """The groups of a report: a table per VNF for people."""
+
+    def human_readable(self):
+        from geoflows import report
+        rows = report.table_rows({'groups': self._value})
+        if not rows:
+            return 'none'
+        return common._table(list(report.TABLE_HEADINGS), rows)
+
+    def machine_readable(self):
+        return self._value
+
+
+class _ReportProblemsColumn(columns.FormattableColumn):
+
+    def human_readable(self):
+        from geoflows import report
+        rows = report.problem_rows({'problems': self._value})
+        if not rows:
+            return 'none'
+        return common._table(list(report.PROBLEM_HEADINGS), rows)
+
+    def machine_readable(self):
+        return self._value
+
+
+class ReportJob(common.ShowOne):
+    """Report a takeover, failback or drill job, per VNF.
+
+    Per VNF: ready, measured RTO against its target, achieved RPO, its
+    group's verification; then what failed or was skipped.  With --html,
+    also write a self-contained page with a timeline of each VNF's steps.
+    """
+
+    def get_parser(self, prog_name):
+        parser = super().get_parser(prog_name)
+        parser.add_argument('job_id', metavar='ID',
+                            help='job id (or a unique prefix of it)')
+        parser.add_argument('--html', metavar='FILE',
+                            help='also write the report as one HTML page '
+                                 '(it loads nothing from the network)')
+        return parser
+
+    def take_action(self, parsed_args):
+        from geoflows import report as report_mod
+
+        queries = self.app.job_queries
+        job = queries.get(parsed_args.job_id)
+        report_mod.check_reportable(job)
+        # A runner's state store, or the records of its cheaper reader.
+        records = getattr(queries, 'records', None) or queries.store
+        report = report_mod.build(records, job)
+        if parsed_args.html:
+            page = report_mod.html(report)
+            with open(parsed_args.html, 'w', encoding='utf-8') as f:
+                f.write(page)
+            sys.stderr.write('job %s: report written to %s\n' % (
+                job.id, parsed_args.html))
+        names, values = [], []
+        for name, value in report.items():
+            if name == 'groups':
+                value = _ReportVNFsColumn(value)
+            elif name == 'problems':
+                value = _ReportProblemsColumn(value)
+            names.append(name)
+            values.append(value)
+        return tuple(names), tuple(values)
 
 
 class SubmitJob(common.ShowOne):

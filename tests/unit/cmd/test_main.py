@@ -32,6 +32,7 @@ warnings
 geoflows created)
   job abort      Stop a running job after its current steps, then revert it
   job list       List jobs, newest first
+  job report     Report a takeover, failback or drill job, per VNF
   job resume     Finish a job that stopped (crash, kept failure, abort --keep)
   job revert     Undo everything a job did, even a job that succeeded
   job show       Show a job and every step with its state and duration
