@@ -69,6 +69,25 @@ ensure_minicloud_tools() {
         die "could not install qemu-utils with apt-get"
 }
 
+# Chromium and its WebDriver, in which the unit tests open the job report's
+# HTML page (tests/unit/test_report_browser.py); installed from Debian's
+# chromium and chromium-driver when missing and we are root.
+ensure_browser() {
+    local missing=()
+    [ -x /usr/bin/chromium ] || missing+=(chromium)
+    [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+        die "the job report's browser test needs Chromium: apt install ${missing[*]}"
+    fi
+    say "Installing ${missing[*]} (Debian packages) for the job report's browser test"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null ||
+        { apt-get update -q >/dev/null &&
+          apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null; } ||
+        die "could not install ${missing[*]} with apt-get"
+}
+
 check_prerequisites() {
     check_python
     check_minicloud_services
@@ -78,6 +97,7 @@ import socket
 socket.create_connection(('127.0.0.1', 6379), timeout=3).close()
 PY
     ensure_jobboard_servers
+    ensure_browser
 }
 
 ensure_venv() {
