@@ -10,7 +10,7 @@
 # 127.0.0.1:5432 accepting user postgres, RabbitMQ on 127.0.0.1:5672 with
 # rabbitmqctl, Redis on 127.0.0.1:6379, qemu-img (Debian: apt install
 # python3-venv python3-dev gcc postgresql rabbitmq-server redis-server
-# qemu-utils), and access to PyPI.
+# qemu-utils chromium chromium-driver), and access to PyPI.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . tools/lib.sh
