@@ -107,13 +107,18 @@ def status(runner, plan, groups=None, ask_dr_site=True, now=None):
 
     ``ask_dr_site``: read the standbys' state at the DR sites (one call per
     site); without it ``standby_state`` is None and no site is called.
+    With the RTO fields: predicted within [runner] service_call_caps, and
+    the group's last drill.
     """
+    from geoflows import conf
     from geoflows import protection_status
     from geoflows import protection_units
+    from geoflows import runner as runner_mod
     protection_units.select_groups(plan, groups)  # unknown names: an error
     return protection_status.of_plan(
         runner.store, plan, groups, now=now,
-        standbys=standby_states(runner, plan) if ask_dr_site else None)
+        standbys=standby_states(runner, plan) if ask_dr_site else None,
+        with_rto=True, caps=runner_mod.service_call_caps(conf.CONF))
 
 
 def checkpoints(runner, plan_name=None, group=None, limit=None,

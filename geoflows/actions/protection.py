@@ -146,8 +146,14 @@ def summary(plan, rows, checked_at):
             'state': protection_status.OK, 'protected': row.protected,
             'checkpoint': row.checkpoint, 'rpo_target': row.rpo_target,
             'last_sync_job': row.last_sync_job,
-            'last_sync_error': data['last_sync_error'], 'vnfs': {}})
+            'last_sync_error': data['last_sync_error'],
+            'rto_target': row.rto_target, 'predicted_rto': None,
+            'last_drill': row.drill_job, 'drilled_at': row.drill_at,
+            'rehearsal': row.rehearsal, 'vnfs': {}})
         group['vnfs'][row.vnf] = data
+        if row.predicted_rto is not None:
+            group['predicted_rto'] = max(group['predicted_rto'] or 0.0,
+                                         row.predicted_rto)
         if order.index(row.state) > order.index(group['state']):
             group['state'] = row.state
     return {
@@ -158,6 +164,8 @@ def summary(plan, rows, checked_at):
         'counts': counts,
         'violations': ['%s/%s' % (r.group, r.vnf) for r in rows
                        if r.state == protection_status.VIOLATED],
+        'not_rehearsed': sorted({r.group for r in rows if r.rehearsal and
+                                 not r.rehearsal.startswith('rehearsed')}),
         'groups': groups,
     }
 
@@ -171,8 +179,16 @@ class ProtectionStatus(base.GeoflowsAction):
     worst state, whether it is protected, its newest checkpoint, the last
     sync's job and error, and per VNF the checkpoint, ``consistent_at``,
     the achieved ``rpo`` and ``rpo_target`` (seconds), the ``state`` and
-    the ``standby_state`` at the DR site.  A violated RPO is a result, not
-    an action error: the workflow decides.
+    the ``standby_state`` at the DR site; then the RTO: per VNF
+    ``rto_target``, ``predicted_rto`` (a disaster takeover from the newest
+    checkpoint) and ``predicted_rto_met``, the group's last drill
+    (``drill_job``, ``drill_at``) and the ``drill_rto`` it measured
+    (``drill_rto_met``), and ``rehearsal``: "rehearsed DATE", "not
+    rehearsed since DATE" (the VNFs changed since that drill) or "never
+    rehearsed"; per group its ``predicted_rto``, ``last_drill``,
+    ``drilled_at`` and ``rehearsal``; ``not_rehearsed``: the groups never
+    rehearsed or changed since.  A violated RPO is a result, not an action
+    error: the workflow decides.
 
     :param plan: the plan, as a mapping or YAML text.
     :param plan_file: or the path of a plan file on the executor hosts.
@@ -197,7 +213,10 @@ class ProtectionStatus(base.GeoflowsAction):
         now = checkpoints.utcnow()
         standbys = (StandbyStates(runner.clouds, runner.store, plan)
                     if self.standby else None)
+        from geoflows import conf
+        from geoflows import runner as runner_mod
         rows = protection_status.of_plan(
             runner.store, plan, [g.name for g in selected], now=now,
-            standbys=standbys)
+            standbys=standbys, with_rto=True,
+            caps=runner_mod.service_call_caps(conf.CONF))
         return secrets.mask_data(summary(plan, rows, now))

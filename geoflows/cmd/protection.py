@@ -111,7 +111,13 @@ class Sync(common.PlanJobCommand):
 
 STATUS_COLUMNS = ('Group', 'VNF', 'Standby', 'Checkpoint', 'Consistent at',
                   'RPO (s)', 'Target (s)', 'State', 'Standby state',
-                  'Last sync error', 'Serving site', 'Fence', 'Replicates')
+                  'Last sync error', 'Serving site', 'Fence', 'Replicates',
+                  'RTO target (s)', 'Predicted RTO (s)', 'Predicted RTO met',
+                  'Drill RTO (s)', 'Drilled at', 'Rehearsal')
+
+
+def _yes_no(value):
+    return '-' if value is None else 'yes' if value else 'no'
 
 
 class ProtectionStatus(common.Lister):
@@ -123,8 +129,13 @@ class ProtectionStatus(common.Lister):
     takeover, the site serving the group and whether its primary was
     fenced ("not fenced": see "geoflows protection fence"); which way the
     group replicates (from its DR site back to its origin after "geoflows
-    reprotect", forward again after "geoflows failback").  Exits 1
-    when any RPO is violated.
+    reprotect", forward again after "geoflows failback").  Then the RTO:
+    the group's target, what a disaster takeover from the newest
+    checkpoint is predicted to take and whether that meets the target,
+    the RTO the group's last drill measured and when it ran, and whether
+    the group was rehearsed as the plan has it now ("not rehearsed since
+    DATE" when its VNFs changed since that drill, "never rehearsed").
+    Exits 1 when any RPO is violated.
     """
 
     exit_code = 0
@@ -164,11 +175,22 @@ class ProtectionStatus(common.Lister):
                 'protection fence --plan %s %s" (the primary answers) or '
                 '"... --confirm-fenced" (fenced by hand)\n' % (
                     name, parsed_args.plan, name))
+        stale = {}
+        for r in rows:
+            if r.rehearsal and r.rehearsal.startswith('not rehearsed'):
+                stale.setdefault(r.group, r.rehearsal)
+        for name, why in sorted(stale.items()):
+            sys.stderr.write(
+                'group %s: %s, its VNFs changed since that drill: rehearse '
+                'it again ("geoflows drill --plan %s %s")\n' % (
+                    name, why, parsed_args.plan, name))
         return STATUS_COLUMNS, [
             (r.group, r.vnf, r.standby, r.checkpoint, r.consistent_at,
              r.rpo, r.rpo_target, r.state, r.standby_state,
              r.last_sync_error, r.serving_site, r.fence or '-',
-             r.replicates)
+             r.replicates, r.rto_target, r.predicted_rto,
+             _yes_no(r.predicted_rto_met), r.drill_rto, r.drill_at or '-',
+             r.rehearsal)
             for r in rows]
 
 
