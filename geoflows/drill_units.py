@@ -206,7 +206,8 @@ def checked_keep(keep_for, limit):
             or not 0 < keep_for <= limit:
         raise exceptions.GeoflowsError(
             'a drill\'s copy is kept from 1 second to %d seconds (the '
-            '[drill] max_keep option), not %r' % (limit, keep_for))
+            '[protection] drill_max_keep option), not %r' % (limit,
+                                                             keep_for))
     return keep_for
 
 

@@ -29,7 +29,7 @@ def keep_seconds(text):
 
 def drill_id(text):
     """A drill's job id, or a unique prefix of it."""
-    if not _ID.match(text or ''):
+    if not _ID.fullmatch(text or ''):  # (match's $ allows a newline)
         raise argparse.ArgumentTypeError(
             '%r is not a drill id ("geoflows drill list" shows them)'
             % (text or '')[:40])
