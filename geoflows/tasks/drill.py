@@ -160,8 +160,10 @@ class RemovePorts(_Cleanup):
         networks = {n.id for n in net.networks() if self.owned(n)}
         removed = []
         for port in list(net.ports()):
+            # A router's interface goes with the router (RemoveNetworks).
             if port.network_id in networks and self.owned(port) and \
-                    failback_tasks._deleted(net.delete_port, port.id):
+                    not (port.device_owner or '').startswith('network:') \
+                    and failback_tasks._deleted(net.delete_port, port.id):
                 removed.append('port %s' % port.name)
         return removed
 

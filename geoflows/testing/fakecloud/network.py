@@ -463,6 +463,12 @@ class FakeNetwork(sfc.SfcApi, base.FakeProxy):
             # networking-sfc's foreign key, which Neutron reports as a 500.
             raise self._error(500, 'Request Failed: internal server error '
                                    'while processing your request.')
+        found = self._rows('port', id=ident)
+        if found and (found[0].device_owner or '') in (
+                'network:router_interface', 'network:router_gateway'):
+            raise self._error(409, 'Port %s cannot be deleted directly via '
+                                   'the port API: has device owner %s.' % (
+                                       ident, found[0].device_owner))
         self._delete('port', ident, ignore_missing)
 
     def _pairs_of_port(self, port_id):
