@@ -24,6 +24,9 @@ group
 warnings
   complete       print bash completion command (cliff)
   conductor      Claim jobs from the jobboard and run them, until stopped
+  drill          Rehearse a takeover in an isolated copy at the DR site
+  drill cleanup  Remove what is left of a drill's isolated copy
+  drill list     The drills' isolated copies still present, with their age
   failback       Give reprotected groups back to their origin, service unbroken
   help           print detailed help for another command (cliff)
   interconnect check  Compare both sides of interconnects with the plan
