@@ -661,3 +661,172 @@ class TestFailbackWorkbook(base.TestCase):
         self.assertEqual({'job_id', 'plan_file'}, set(report.get_input()))
         self.assertEqual('geoflows.failback.report', report.get_tasks()[
             'report'].get_action_name())
+
+
+DRILL = os.path.join(base.REPO, 'workbooks', 'geoflows.drill.v1.yaml')
+
+
+def drill_report(**changes):
+    """What geoflows.drill.report returns, in short."""
+    data = {'job': 'j-1', 'plan': 'dr', 'state': 'SUCCESS',
+            'complete': True, 'not_ready': [], 'rto_missed': [],
+            'differing': [], 'kept': [], 'cleanup': None,
+            'failed': {}, 'skipped': {}, 'next': None}
+    data.update(changes)
+    return data
+
+
+class TestDrillWorkbook(base.TestCase):
+
+    def tasks(self, name):
+        return workflow(DRILL, name).get_tasks()
+
+    def test_its_workflows(self):
+        self.assertEqual(
+            {'drill', 'cleanup', 'report', 'list'},
+            {w.get_name() for w in spec_of(DRILL).get_workflows()})
+
+    def test_its_actions_are_the_drill_actions(self):
+        actions = registered_actions()
+        for name in ('geoflows.drill.start', 'geoflows.drill.cleanup',
+                     'geoflows.drill.report', 'geoflows.drill.list'):
+            self.assertIn(name, actions)
+            self.assertEqual('geoflows.actions.drill', actions[name].module)
+        used = {task.get_action_name() for _wf, task in tasks(DRILL)}
+        self.assertEqual({'geoflows.plan.validate', 'geoflows.drill.start',
+                          'geoflows.drill.report', 'geoflows.drill.cleanup',
+                          'geoflows.drill.list', 'std.fail'}, used)
+
+    def test_conventions_of_the_failback_workbook(self):
+        for wf in spec_of(DRILL).get_workflows():
+            defaults = wf.get_task_defaults()
+            self.assertTrue(defaults.get_safe_rerun(), wf.get_name())
+            for task in wf.get_tasks():
+                where = '%s.%s' % (wf.get_name(), task.get_name())
+                self.assertIn('error', published_on_error(task), where)
+                if task.get_action_name().startswith('geoflows.') and \
+                        task.get_name() != 'validate_plan':
+                    retry = task.get_policies().get_retry()
+                    self.assertIsNotNone(retry, where)
+                    self.assertEqual('<% isDict(task().result) %>',
+                                     retry.get_break_on(), where)
+
+    def path(self, name, start, **context):
+        """The tasks run from ``start``, the conditions on ``context``."""
+        tasks = self.tasks(name)
+        found = [start]
+        while True:
+            nexts = [t for t, c in targets(tasks[found[-1]])
+                     if c is None or evaluate(c, context)]
+            if not nexts:
+                return found
+            self.assertEqual(1, len(nexts), (found, nexts))
+            found.append(nexts[0])
+
+    def test_drill_validates_starts_reports(self):
+        self.assertEqual(['validate_plan', 'start_drill', 'report'],
+                         self.path('drill', 'validate_plan',
+                                   report=drill_report()))
+        self.assertEqual(['validate_plan', 'start_drill', 'report',
+                          'report_incomplete'], self.path(
+            'drill', 'validate_plan', report=drill_report(
+                state='PARTIAL', complete=False, not_ready=['core/fw'])))
+        tasks = self.tasks('drill')
+        start = tasks['start_drill']
+        self.assertEqual('geoflows.drill.start', start.get_action_name())
+        self.assertEqual(('<% $.keep %>', '<% $.keep_for %>',
+                          '<% $.groups %>'),
+                         tuple(start.get_input()[key]
+                               for key in ('keep', 'keep_for', 'groups')))
+        inputs = workflow(DRILL, 'drill').get_input()
+        self.assertEqual((False, None), (inputs['keep'], inputs['keep_for']))
+        self.assertEqual('<% $.job_id %>',
+                         tasks['report'].get_input()['job_id'])
+
+    def test_a_kept_drill_names_its_cleanup(self):
+        output = workflow(DRILL, 'drill').get_output()
+        cleanup = {'workflow': 'geoflows.drill.v1.cleanup',
+                   'input': {'drill': 'j-1'},
+                   'command': 'geoflows drill cleanup j-1'}
+        kept = {'job_id': 'j-1', 'report': drill_report(
+            kept=['core'], cleanup=cleanup, next='remove it')}
+        self.assertEqual(('j-1', cleanup, 'remove it'), tuple(
+            evaluate(output[key], kept)
+            for key in ('drill_id', 'cleanup', 'next')))
+        removed = {'job_id': 'j-1', 'report': drill_report()}
+        self.assertEqual((None, None), tuple(
+            evaluate(output[key], removed) for key in ('drill_id',
+                                                       'cleanup')))
+        on_error = workflow(DRILL, 'drill').get_output_on_error()
+        self.assertEqual({'error': 'no', 'report': None, 'job_id': None,
+                          'drill_id': None, 'cleanup': None, 'next': None},
+                         evaluate(on_error, {'error': 'no'}))
+        self.assertEqual(('j-1', cleanup), tuple(
+            evaluate(on_error[key], dict(kept, error='no'))
+            for key in ('drill_id', 'cleanup')))
+
+    def test_an_incomplete_drill_fails_with_the_next_command(self):
+        fail = self.tasks('drill')['report_incomplete']
+        self.assertEqual('std.fail', fail.get_action_name())
+        partial = {'job_id': 'j-1', 'report': drill_report(
+            state='PARTIAL', complete=False, not_ready=['core/fw'],
+            differing=['core'], next='fix it')}
+        self.assertEqual({
+            'kind': 'DrillIncomplete', 'job': 'j-1',
+            'message': 'drill job j-1 of plan dr ended PARTIAL; not ready: '
+                       'core/fw; the copy differs from the checkpoint: '
+                       'core; next: fix it'},
+            evaluate(fail.get_input()['error_data'], partial))
+
+    def test_a_failed_job_gives_its_id_and_what_to_do(self):
+        failed = {'message': 'geoflows job j-1 ... ended REVERTED',
+                  'kind': 'JobFailed', 'job': {'id': 'j-1'}}
+        refused = {'message': 'group core runs at site lyon',
+                   'kind': 'PreflightError'}
+        for wf, name in (('drill', 'start_drill'), ('cleanup', 'cleanup')):
+            published = published_on_error(self.tasks(wf)[name])
+            self.assertEqual((failed, 'j-1', failed['message']), tuple(
+                evaluate_task(published[key], failed, {})
+                for key in ('error', 'job_id', 'next')), name)
+            self.assertEqual((None, refused['message']), tuple(
+                evaluate_task(published[key], refused, {})
+                for key in ('job_id', 'next')), name)
+
+    def test_cleanup_then_nothing_left(self):
+        tasks = self.tasks('cleanup')
+        self.assertEqual({'drill'}, set(workflow(DRILL, 'cleanup')
+                                        .get_input()))
+        self.assertEqual('<% $.drill %>',
+                         tasks['cleanup'].get_input()['drill'])
+        from mistral.workflow import states
+        self.assertEqual('<% task().result.drill %>', tasks['cleanup']
+                         .get_publish(states.SUCCESS).get_branch()[
+                             'drill_id'])
+        self.assertEqual('<% $.drill_id %>',
+                         tasks['left'].get_input()['drill'])
+        empty = {'report': {'copies': [], 'count': 0, 'drills': []}}
+        self.assertEqual(['cleanup', 'left'],
+                         self.path('cleanup', 'cleanup', **empty))
+        left = {'job_id': 'j-2', 'drill_id': 'j-1', 'report': {
+            'copies': [{'group': 'core', 'site': 'lyon'}], 'count': 1,
+            'drills': ['j-1']}}
+        self.assertEqual(['cleanup', 'left', 'copy_left'],
+                         self.path('cleanup', 'cleanup', **left))
+        self.assertEqual(
+            'cleanup job j-2 of drill j-1 ended, but copies are still '
+            'present: core at lyon; run the cleanup again',
+            evaluate(tasks['copy_left'].get_input()['error_data'],
+                     left)['message'])
+        self.assertEqual([], evaluate(workflow(DRILL, 'cleanup').get_output()[
+            'left'], dict(empty, job_id='j-2', drill_id='j-1')))
+
+    def test_the_report_and_list_workflows(self):
+        report = workflow(DRILL, 'report')
+        self.assertEqual({'job_id', 'plan_file'}, set(report.get_input()))
+        self.assertEqual('geoflows.drill.report', report.get_tasks()[
+            'report'].get_action_name())
+        listing = workflow(DRILL, 'list')
+        self.assertEqual({'plan_name', 'include_removed'},
+                         set(listing.get_input()))
+        self.assertEqual('geoflows.drill.list', listing.get_tasks()[
+            'list'].get_action_name())
