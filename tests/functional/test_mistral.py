@@ -43,13 +43,16 @@ PROTECTION_SECTIONS = ('protect', 'sync', 'status', 'cron-sync',
 #: the guide's sections that tests/functional/test_mistral_takeover.py runs
 TAKEOVER_SECTIONS = ('takeover-disaster', 'takeover-report')
 FAILBACK_SECTIONS = ('failback-reprotect', 'failback')
+DRILL_SECTIONS = ('drill', 'drill-cleanup')
 ACTIONS = ('geoflows.plan.validate', 'geoflows.job.start',
            'geoflows.job.status', 'geoflows.job.resume', 'geoflows.job.revert',
            'geoflows.protection.status', 'geoflows.checkpoint.list',
            'geoflows.takeover.start', 'geoflows.takeover.verify',
            'geoflows.takeover.report', 'geoflows.takeover.fence',
            'geoflows.failback.reprotect', 'geoflows.failback.start',
-           'geoflows.failback.report')
+           'geoflows.failback.report', 'geoflows.drill.start',
+           'geoflows.drill.cleanup', 'geoflows.drill.report',
+           'geoflows.drill.list')
 CLOUD_OF_SITE = {'east': 'site-a', 'west': 'site-b', 'east-cell1': 'site-a',
                  'east-cell2': 'site-a'}
 GETTERS = {'network': 'get_network', 'subnet': 'get_subnet',
@@ -431,7 +434,7 @@ class TestGuideCommands(GuideShell, MistralTestCase):
                              'sample VNFs') for section in PROTECTION_SECTIONS)
     NOT_RUN.update((section, 'run by test_mistral_takeover, with the sample '
                              'VNFs') for section in TAKEOVER_SECTIONS +
-                   FAILBACK_SECTIONS)
+                   FAILBACK_SECTIONS + DRILL_SECTIONS)
 
     def setUp(self):
         super().setUp()

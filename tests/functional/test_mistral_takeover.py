@@ -15,7 +15,9 @@ refuses (site-b still serves, site-a is built and checked), then
 ``failback`` again with ``delink_only``, approved: the de-link, the first
 forward sync and the report.  The jobs' own steps are the takeover and
 failback functional tests'; here Mistral drives them and reads their
-outcome.
+outcome.  Another test drills the group (the drill workbook, from the
+guide's commands): an isolated copy kept at site-b, reported, then
+removed by the ``cleanup`` workflow with nothing of it left.
 """
 
 import json
@@ -23,6 +25,7 @@ import os
 import time
 
 from geoflows import checkpoints
+from geoflows.checkpoints import drills
 from geoflows.checkpoints import groups
 from geoflows import store as store_mod
 from geoflows.testing import sample
@@ -36,6 +39,8 @@ WORKBOOK = os.path.join(test_mistral.REPO, 'workbooks',
 FAILBACK_WORKBOOK = os.path.join(test_mistral.REPO, 'workbooks',
                                  'geoflows.failback.v1.yaml')
 FAILBACK_WB = 'geoflows.failback.v1'
+DRILL_WORKBOOK = os.path.join(test_mistral.REPO, 'workbooks',
+                              'geoflows.drill.v1.yaml')
 
 # The hot group of the protection workbook's test: two servers with
 # standbys, replicated by the application.
@@ -46,7 +51,7 @@ class TestTakeoverOnMistral(test_mistral.GuideShell,
                             test_mistral.MistralTestCase,
                             protection.ProtectionTestCase):
 
-    WORKBOOKS = (WORKBOOK, FAILBACK_WORKBOOK)
+    WORKBOOKS = (WORKBOOK, FAILBACK_WORKBOOK, DRILL_WORKBOOK)
     WB = test_mistral.TAKEOVER_WB
 
     def setUp(self):
@@ -63,7 +68,13 @@ class TestTakeoverOnMistral(test_mistral.GuideShell,
         names = {self.prefix + 'hss-1', self.prefix + 'hss-2'}
         return {s.name: s.id if ids else s.status
                 for s in self.connection(cloud).compute.servers()
-                if s.name in names}
+                if s.name in names and not _drilled(s)}
+
+    def drilled(self, cloud):
+        """The servers at ``cloud`` that a drill's copy holds."""
+        return {s.name: s.status
+                for s in self.connection(cloud).compute.servers()
+                if _drilled(s)}
 
     def ports(self, cloud):
         """The group's ports at ``cloud``: name -> (IPs, MAC)."""
@@ -310,3 +321,95 @@ class TestTakeoverOnMistral(test_mistral.GuideShell,
         self.assertLessEqual(set(test_mistral.FAILBACK_SECTIONS),
                              self.sections_run)
         return json.loads(json.dumps(core))
+
+    def test_drill_kept_then_cleaned_up(self):
+        """The drill workflow keeps a copy; the cleanup workflow removes it."""
+        figures = {}
+        self.deploy_sample(servers=('hss-1', 'hss-2'))
+        # The copy's servers carry the sample's names; whatever a failure
+        # leaves of the copy is removed by its drill's cleanup.
+        self.addCleanup(sample.remove, self.connection('site-b'),
+                        self.prefix)
+        self.addCleanup(self.remove_drill_copies)
+        figures['deploy sample'] = self.deploy_seconds
+        self.assertEqual('SUCCESS', self.run_job(
+            'protect', '--plan', self.plan_file)['state'])
+        sync = self.run_job('sync', '--plan', self.plan_file)
+        self.assertEqual('SUCCESS', sync['state'], sync['error'])
+        primary = self.servers('site-a', ids=True)
+        standbys = self.servers('site-b', ids=True)
+        self.assertEqual(2, len(standbys), standbys)
+        self.assertEqual({}, self.drilled('site-b'))
+
+        # The drill, kept, as the guide starts it.
+        step = time.monotonic()
+        done = self.wait(self.execution_id(self.shell('drill')),
+                         timeout=600)
+        figures['drill workflow'] = time.monotonic() - step
+        self.assertEqual('SUCCESS', done.state, done.state_info)
+        out = done.output_data
+        report = out['report']
+        job_id = out['job_id']
+        self.assertEqual((job_id, 'SUCCESS', True, ['core'], [], [], 3600),
+                         (report['job'], report['state'],
+                          report['complete'], report['kept'],
+                          report['not_ready'], report['differing'],
+                          report['keep_for']), report)
+        self.assertEqual(job_id, out['drill_id'])
+        self.assertEqual({'workflow': 'geoflows.drill.v1.cleanup',
+                          'input': {'drill': job_id},
+                          'command': 'geoflows drill cleanup %s' % job_id},
+                         out['cleanup'])
+        core = report['groups']['core']
+        self.assertEqual(('west', True, [], drills.PRESENT),
+                         (core['site'], core['verify']['clean'],
+                          core['verify']['differences'], core['copy']))
+        self.assertEqual({'hss'}, set(core['vnfs']))
+        for name, vnf in core['vnfs'].items():
+            self.assertTrue(vnf['ready'], (name, vnf))
+            self.assertGreater(vnf['rto'], 0)
+            self.assertGreater(vnf['rpo'], 0)
+            self.assertEqual((600, 900), (vnf['rpo_target'],
+                                          vnf['rto_target']))
+        [copy] = drills.listing(self.store)
+        self.assertEqual((job_id, 'core', 'west'),
+                         (copy.drill_id, copy.group_name, copy.site))
+        # The copy runs at site-b beside the standbys; nothing else moved.
+        self.assertEqual({self.prefix + 'hss-1': 'ACTIVE',
+                          self.prefix + 'hss-2': 'ACTIVE'},
+                         self.drilled('site-b'))
+        self.assertEqual(primary, self.servers('site-a', ids=True))
+        self.assertEqual(standbys, self.servers('site-b', ids=True))
+        state = self.group_state()
+        self.assertEqual((groups.PROTECTED, None),
+                         (state.state, state.serving_site))
+        [listed] = [j for j in self.jobs_of_plan() if j['ID'] == job_id]
+        self.assertTrue(listed['Owner'].startswith('mistral@'), listed)
+
+        # The cleanup, by the drill's id, as the guide runs it.
+        step = time.monotonic()
+        cleaned = self.wait(self.execution_id(self.shell(
+            'drill-cleanup', DRILL_ID=out['drill_id'])), timeout=600)
+        figures['cleanup workflow'] = time.monotonic() - step
+        self.assertEqual('SUCCESS', cleaned.state, cleaned.state_info)
+        out = cleaned.output_data
+        self.assertEqual((job_id, []), (out['drill_id'], out['left']))
+        self.assertEqual([], drills.listing(self.store))
+        self.assertEqual({}, self.drilled('site-b'))
+        self.assertEqual(primary, self.servers('site-a', ids=True))
+        self.assertEqual(standbys, self.servers('site-b', ids=True))
+        self.assertLessEqual(set(test_mistral.DRILL_SECTIONS),
+                             self.sections_run)
+        self.record(mistral_drill=figures, client_seconds=self.timings,
+                    drill_vnfs=json.loads(json.dumps(core['vnfs'])))
+
+    def remove_drill_copies(self):
+        """The cleanup of every copy of this test's plan still present."""
+        for drill_id in sorted({c.drill_id for c in drills.listing(
+                self.store, self.name)}):
+            self.geoflows('drill', 'cleanup', drill_id, expect=None)
+
+
+def _drilled(server):
+    """Whether ``server`` is part of a drill's copy (its mark says so)."""
+    return ' drill=' in ((server.metadata or {}).get('geoflows') or '')

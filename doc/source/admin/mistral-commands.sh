@@ -43,6 +43,7 @@ openstack workbook create "$WORKBOOKS/geoflows.interconnect.v1.yaml"
 openstack workbook create "$WORKBOOKS/geoflows.protection.v1.yaml"
 openstack workbook create "$WORKBOOKS/geoflows.takeover.v1.yaml"
 openstack workbook create "$WORKBOOKS/geoflows.failback.v1.yaml"
+openstack workbook create "$WORKBOOKS/geoflows.drill.v1.yaml"
 
 # [workbook-update]
 WORKBOOKS=$("$MISTRAL_VENV/bin/python" -c 'import sys; print(sys.prefix)')/share/geoflows/workbooks
@@ -50,6 +51,7 @@ openstack workbook update "$WORKBOOKS/geoflows.interconnect.v1.yaml"
 openstack workbook update "$WORKBOOKS/geoflows.protection.v1.yaml"
 openstack workbook update "$WORKBOOKS/geoflows.takeover.v1.yaml"
 openstack workbook update "$WORKBOOKS/geoflows.failback.v1.yaml"
+openstack workbook update "$WORKBOOKS/geoflows.drill.v1.yaml"
 
 # [run-inline]
 # The plan as YAML text in the input, from a JSON file (Python's standard
@@ -139,5 +141,19 @@ openstack workflow execution create geoflows.failback.v1.reprotect \
 # see decision-find) before the DR site is drained and de-linked.
 openstack workflow execution create geoflows.failback.v1.failback \
     "{\"plan_file\": \"$PLAN_FILE\", \"groups\": [\"core\"]}"
+
+# [drill]
+# Rehearse the takeover of group core in an isolated copy at its DR site,
+# the service untouched; the copy is kept an hour for a look (without
+# keep_for, or keep: true, it is removed at the drill's end).  The output's
+# drill_id and cleanup name the cleanup to run.
+openstack workflow execution create geoflows.drill.v1.drill \
+    "{\"plan_file\": \"$PLAN_FILE\", \"groups\": [\"core\"], \"keep_for\": 3600}"
+
+# [drill-cleanup]
+# Remove the kept copy of a drill, by its id (the output drill_id of the
+# drill's execution); the execution checks that nothing of it is left.
+openstack workflow execution create geoflows.drill.v1.cleanup \
+    "{\"drill\": \"$DRILL_ID\"}"
 
 # [end]
