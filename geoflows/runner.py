@@ -650,9 +650,13 @@ class _JobRun(object):
                 if fd.state == states.SUCCESS}
         if self.isolate and set(self.units) - done:
             # Units that sum the others up (a takeover's verification and
-            # report) run again after what a resume runs again.
+            # report) run again after what a resume runs again: what they
+            # come after, not what of the job's other groups (a drill's
+            # copy, verified, then being removed, is not verified again).
             for name, unit in self.units.items():
-                if unit.get('again') and name in done:
+                if unit.get('again') and name in done and any(
+                        before not in done for before in
+                        networkx.ancestors(self.graph, name)):
                     done.discard(name)
                     self._again.add(name)
         # A unit reverted by its engine before this process stopped failed:
