@@ -55,6 +55,13 @@ run geoflows sync --plan "$PLAN" core -c state -c duration
 run geoflows protection status --plan "$PLAN"
 BEFORE_DISASTER=$(geoflows checkpoint list --plan "$PLAN" -f value -c ID | head -n 1)
 
+say "A drill: the takeover rehearsed in an isolated copy in RegionTwo, then removed"
+run geoflows drill --plan "$PLAN" core -c id -c state -c duration -c report -c verify
+DRILL=$(geoflows job list -f value -c ID -c Operation | awk '$2 == "drill" {print $1; exit}')
+run geoflows job report "$DRILL" --html "${GEOFLOWS_DEMO_REPORT:-drill-report.html}"
+run geoflows drill list --all
+run geoflows protection status --plan "$PLAN"
+
 say "RegionOne is lost: what a takeover would take (predicted RTO)"
 run geoflows takeover --plan "$PLAN" core --dry-run --disaster -c vnfs -c verdict
 
