@@ -54,13 +54,7 @@ class Drill(common.PlanJobCommand):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        for action in parser._actions:
-            if action.dest == 'names':
-                action.metavar = 'GROUP'
-                action.type = takeover_cmd.group_name
-                action.help = 'protection groups of the plan (default: all)'
-            elif action.dest == 'plan':
-                action.type = takeover_cmd.plan_path
+        takeover_cmd.group_job_arguments(parser)
         parser.add_argument('--keep', action='store_true',
                             help='keep the copy after the drill (for at '
                                  'most [protection] drill_max_keep seconds)')

@@ -26,13 +26,7 @@ class _GroupJob(common.PlanJobCommand):
 
     def get_parser(self, prog_name):
         parser = super().get_parser(prog_name)
-        for action in parser._actions:
-            if action.dest == 'names':
-                action.metavar = 'GROUP'
-                action.type = takeover_cmd.group_name
-                action.help = 'protection groups of the plan (default: all)'
-            elif action.dest == 'plan':
-                action.type = takeover_cmd.plan_path
+        takeover_cmd.group_job_arguments(parser)
         parser.add_argument('--no-sync', dest='sync', action='store_false',
                             help=self.no_sync_help)
         return parser

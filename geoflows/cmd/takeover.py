@@ -32,6 +32,18 @@ def plan_path(text):
     return text
 
 
+def group_job_arguments(parser):
+    """A PlanJobCommand's NAMEs as protection GROUPs, --plan as a path."""
+    for action in parser._actions:
+        if action.dest == 'names':
+            action.metavar = 'GROUP'
+            action.type = group_name
+            action.help = 'protection groups of the plan (default: all)'
+        elif action.dest == 'plan':
+            action.type = plan_path
+    return parser
+
+
 def _add_plan(parser):
     parser.add_argument('--plan', required=True, metavar='PLAN',
                         type=plan_path, help='plan file (YAML)')

@@ -97,6 +97,15 @@ class _Cleanup(_DrillTask):
         return (getattr(obj, 'name', None) or '').startswith(
             self.spec['tag'] + '-')
 
+    def delete_and_wait(self, kind, found, delete, read):
+        """Delete ``found`` (a listing's objects), then wait until gone."""
+        removed = ['%s %s' % (kind, obj.name) for obj in found
+                   if failback_tasks._deleted(delete, obj.id)]
+        for obj in found:
+            failback_tasks._wait_gone(lambda: read(obj.id), GONE_WAIT,
+                                      '%s %s' % (kind, obj.name))
+        return removed
+
     def execute(self):
         with self.api('remove the drill\'s %s' % self.what):
             removed = self.remove()
@@ -139,15 +148,8 @@ class RemoveServers(_Cleanup):
         mine = [s for s in compute.servers(details=True)
                 if (s.metadata or {}).get(compute_tasks.MARK_KEY) ==
                 self.spec['marker']]
-        removed = []
-        for server in mine:
-            if failback_tasks._deleted(compute.delete_server, server.id):
-                removed.append('server %s' % server.name)
-        for server in mine:
-            failback_tasks._wait_gone(
-                lambda: compute.get_server(server.id), GONE_WAIT,
-                'server %s' % server.name)
-        return removed
+        return self.delete_and_wait('server', mine, compute.delete_server,
+                                    compute.get_server)
 
 
 class RemovePorts(_Cleanup):
@@ -185,21 +187,14 @@ class RemoveVolumes(_Cleanup):
     def remove(self):
         cinder = self.client('block_storage')
         mine = [v for v in cinder.volumes(details=True) if self.mine(v)]
-        removed = []
-        for volume in mine:
+        for volume in mine:  # Cinder deletes no volume in use or busy
             failback_tasks._wait_until(
                 lambda: cinder.get_volume(volume.id).status,
-                lambda status: status not in (
-                    'in-use', 'detaching', 'attaching', 'creating',
-                    'restoring-backup', 'downloading'),
+                lambda status: status not in volume_tasks._BUSY + (
+                    'in-use',),
                 GONE_WAIT, 'volume %s' % volume.name)
-            if failback_tasks._deleted(cinder.delete_volume, volume.id):
-                removed.append('volume %s' % volume.name)
-        for volume in mine:
-            failback_tasks._wait_gone(
-                lambda: cinder.get_volume(volume.id), GONE_WAIT,
-                'volume %s' % volume.name)
-        return removed
+        return self.delete_and_wait('volume', mine, cinder.delete_volume,
+                                    cinder.get_volume)
 
 
 class RemoveNetworks(_Cleanup):
