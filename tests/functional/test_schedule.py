@@ -25,7 +25,6 @@ import datetime
 import json
 import os
 import re
-import socket
 import statistics
 import time
 import urllib.request
@@ -44,6 +43,7 @@ from geoflows import runner as runner_mod
 from geoflows import schedule
 from geoflows import secrets
 from geoflows import store as store_mod
+from geoflows.testing.minicloud import process
 from tests.functional import base
 from tests.functional import fixtures as f_fixtures
 from tests.functional import protection
@@ -88,12 +88,6 @@ protection_groups:
         servers: {selector: {vnf: fw, sample: %(p)s}}
         replication: backup
 ''' % {'group': GROUP, 'interval': INTERVAL, 'p': prefix}
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
 
 
 def scrape(port):
@@ -174,7 +168,7 @@ class TestScheduledSyncs(protection.ProtectionTestCase):
         return time.monotonic() - started
 
     def start_conductor(self, name):
-        port = free_port()
+        port = process.free_port()
         env = dict(self.env, OS_CONDUCTOR__METRICS_PORT=str(port))
         proc = self.useFixture(f_fixtures.ConductorProcess(
             [base.GEOFLOWS, 'conductor', '--name', name], env, cwd=REPO))

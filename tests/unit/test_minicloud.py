@@ -3,6 +3,7 @@
 import configparser
 import hashlib
 import os
+import socket
 import uuid
 
 import fixtures
@@ -159,6 +160,39 @@ class TestPrerequisites(base.TestCase):
         e = self.assertRaises(process.ServiceError, infra.check)
         self.assertIn('qemu-img is not on the PATH', str(e))
         self.assertIn('qemu-utils', str(e))
+
+
+class TestFreePort(base.TestCase):
+
+    def test_ports_are_outside_the_ephemeral_range_and_never_repeat(self):
+        # A port from the ephemeral range can be taken by an outgoing
+        # connection before the service that was given it binds it.
+        low, high = process.ephemeral_range()
+        ports = [process.free_port() for _ in range(300)]
+        self.assertEqual(len(ports), len(set(ports)))
+        for port in ports:
+            self.assertFalse(low <= port <= high, port)
+            self.assertGreaterEqual(port, process.LOWEST_PORT)
+
+    def test_a_port_in_use_is_not_given(self):
+        with socket.socket() as busy:
+            busy.bind(('127.0.0.1', 0))
+            busy.listen()
+            taken = busy.getsockname()[1]
+            self.patch(process, 'ephemeral_range',
+                       lambda: (taken + 1, 65535))
+            self.patch(process, 'LOWEST_PORT', taken)
+            # Only ``taken`` is a candidate: it is busy, so none is free.
+            e = self.assertRaises(process.ServiceError, process.free_port)
+        self.assertIn('no free TCP port on 127.0.0.1', str(e))
+
+    def test_the_range_is_read_from_the_kernel_file(self):
+        path = self.useFixture(fixtures.TempDir()).join('range')
+        with open(path, 'w') as f:
+            f.write('20000\t40000\n')
+        self.assertEqual((20000, 40000), process.ephemeral_range(path))
+        self.assertEqual((32768, 60999), process.ephemeral_range(
+            path + '.missing'))
 
 
 class TestDatabases(base.TestCase):

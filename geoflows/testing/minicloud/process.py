@@ -1,20 +1,54 @@
 """Small process helpers for the minicloud services."""
 
 import os
+import random
 import socket
 import subprocess
 import time
+
+# Ports handed out by free_port in this process: a service binds its port
+# seconds after it was chosen, so the same one must not be chosen twice.
+_HANDED_OUT = set()
+LOWEST_PORT = 10000
 
 
 class ServiceError(Exception):
     """A service did not start or stop as asked."""
 
 
-def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
+def ephemeral_range(path='/proc/sys/net/ipv4/ip_local_port_range'):
+    """(low, high) of the ports the kernel gives to outgoing connections."""
+    try:
+        with open(path) as f:
+            low, high = (int(x) for x in f.read().split())
+        return low, high
+    except (OSError, ValueError):
+        return 32768, 60999  # Linux's default
+
+
+def free_port(rng=random):
+    """A TCP port on 127.0.0.1 that nothing uses now and none will take.
+
+    Chosen outside the ephemeral range: a port from there (what binding port
+    0 returns) can be taken by any outgoing connection (to PostgreSQL,
+    RabbitMQ, Keystone...) in the seconds before the service binds it.
+    """
+    low, high = ephemeral_range()
+    candidates = [p for p in (range(LOWEST_PORT, low),
+                              range(high + 1, 65536)) if len(p)]
+    for _ in range(200 if candidates else 0):
+        port = rng.choice(rng.choice(candidates))
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(('127.0.0.1', port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
+    raise ServiceError('no free TCP port on 127.0.0.1 outside the ephemeral '
+                       'range %d-%d' % (low, high))
 
 
 def spawn(argv, log_file, env=None):
