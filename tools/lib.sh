@@ -33,6 +33,21 @@ PY
         die "rabbitmqctl is not on the PATH (Debian: apt install rabbitmq-server); the minicloud makes a RabbitMQ vhost per region with it"
 }
 
+# Install Debian packages for a purpose, when we are root and have apt-get;
+# otherwise stop with the command to run.  usage: apt_install WHY PKG...
+apt_install() {
+    local why=$1; shift
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+        die "$why needs Debian packages: apt install $*"
+    fi
+    say "Installing $* (Debian packages) for $why"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -q --no-install-recommends "$@" >/dev/null ||
+        { apt-get update -q >/dev/null &&
+          apt-get install -y -q --no-install-recommends "$@" >/dev/null; } ||
+        die "could not install $* with apt-get"
+}
+
 # The ZooKeeper and etcd servers of the conductor tests (they start their
 # own on free ports; a service the packages may start on 2181 or 2379 is not
 # used).  Installed from Debian's packages when missing and we are root.
@@ -42,15 +57,7 @@ ensure_jobboard_servers() {
         missing+=(zookeeperd)
     [ -x /usr/bin/etcd ] || missing+=(etcd-server)
     [ ${#missing[@]} -eq 0 ] && return 0
-    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
-        die "the conductor tests need ZooKeeper and etcd: apt install ${missing[*]}"
-    fi
-    say "Installing ${missing[*]} (Debian packages) for the conductor tests"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null ||
-        { apt-get update -q >/dev/null &&
-          apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null; } ||
-        die "could not install ${missing[*]} with apt-get"
+    apt_install "the conductor tests (ZooKeeper, etcd)" "${missing[@]}"
 }
 
 # qemu-img, which the minicloud's Cinder runs to create volumes from images
@@ -58,15 +65,8 @@ ensure_jobboard_servers() {
 # when missing and we are root.
 ensure_minicloud_tools() {
     command -v qemu-img >/dev/null && return 0
-    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
-        die "qemu-img is missing: the minicloud's Cinder converts images with it (Debian: apt install qemu-utils)"
-    fi
-    say "Installing qemu-utils (Debian package) for the minicloud's Cinder"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -q --no-install-recommends qemu-utils >/dev/null ||
-        { apt-get update -q >/dev/null &&
-          apt-get install -y -q --no-install-recommends qemu-utils >/dev/null; } ||
-        die "could not install qemu-utils with apt-get"
+    apt_install "the minicloud's Cinder (qemu-img converts its images)" \
+        qemu-utils
 }
 
 # Chromium and its WebDriver, in which the unit tests open the job report's
@@ -77,15 +77,7 @@ ensure_browser() {
     [ -x /usr/bin/chromium ] || missing+=(chromium)
     [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
     [ ${#missing[@]} -eq 0 ] && return 0
-    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
-        die "the job report's browser test needs Chromium: apt install ${missing[*]}"
-    fi
-    say "Installing ${missing[*]} (Debian packages) for the job report's browser test"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null ||
-        { apt-get update -q >/dev/null &&
-          apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null; } ||
-        die "could not install ${missing[*]} with apt-get"
+    apt_install "the job report's browser test (Chromium)" "${missing[@]}"
 }
 
 check_prerequisites() {
