@@ -26,7 +26,7 @@ def ephemeral_range(path='/proc/sys/net/ipv4/ip_local_port_range'):
         return 32768, 60999  # Linux's default
 
 
-def free_port(rng=random):
+def free_port():
     """A TCP port on 127.0.0.1 that nothing uses now and none will take.
 
     Chosen outside the ephemeral range: a port from there (what binding port
@@ -34,12 +34,9 @@ def free_port(rng=random):
     RabbitMQ, Keystone...) in the seconds before the service binds it.
     """
     low, high = ephemeral_range()
-    candidates = [p for p in (range(LOWEST_PORT, low),
-                              range(high + 1, 65536)) if len(p)]
-    for _ in range(200 if candidates else 0):
-        port = rng.choice(rng.choice(candidates))
-        if port in _HANDED_OUT:
-            continue
+    candidates = [port for port in range(LOWEST_PORT, 65536)
+                  if not low <= port <= high and port not in _HANDED_OUT]
+    for port in random.sample(candidates, min(200, len(candidates))):
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             try:
                 s.bind(('127.0.0.1', port))
